@@ -1,0 +1,114 @@
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
+using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore;
+
+namespace Aggregator.Web.Data;
+
+/// <summary>
+/// The one unit of work. Two thin subclasses (<see cref="PostgresDbContext"/>,
+/// <see cref="SqliteDbContext"/>) only exist to carry a migration set per provider.
+/// </summary>
+public abstract class AppDbContext(DbContextOptions options)
+    : IdentityDbContext<AppUser>(options), IDataProtectionKeyContext
+{
+    public DbSet<Provider> Providers => Set<Provider>();
+    public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+    public DbSet<AiModel> Models => Set<AiModel>();
+    public DbSet<SyncRun> SyncRuns => Set<SyncRun>();
+    public DbSet<Conversation> Conversations => Set<Conversation>();
+    public DbSet<Message> Messages => Set<Message>();
+    public DbSet<UsageRecord> Usage => Set<UsageRecord>();
+    public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+
+    protected override void OnModelCreating(ModelBuilder builder)
+    {
+        base.OnModelCreating(builder);
+
+        builder.Entity<AppUser>(e => e.HasIndex(u => u.Tier));
+
+        builder.Entity<Provider>(e =>
+        {
+            e.HasIndex(p => p.Name).IsUnique();
+            e.Property(p => p.Name).HasMaxLength(64);
+            e.Property(p => p.DisplayName).HasMaxLength(128);
+            e.Property(p => p.BaseUrl).HasMaxLength(512);
+            e.Property(p => p.ModelsUrl).HasMaxLength(512);
+        });
+
+        builder.Entity<ApiKey>(e =>
+        {
+            e.HasOne(k => k.Provider).WithMany(p => p.Keys).HasForeignKey(k => k.ProviderId).OnDelete(DeleteBehavior.Restrict);
+            e.HasIndex(k => new { k.ProviderId, k.SecretFingerprint }).IsUnique();
+            e.HasIndex(k => new { k.ProviderId, k.Active });
+            e.Property(k => k.Name).HasMaxLength(128);
+            e.Property(k => k.MaskedHint).HasMaxLength(32);
+            e.Property(k => k.SecretFingerprint).HasMaxLength(64);
+            e.Property(k => k.DisabledReason).HasMaxLength(512);
+        });
+
+        builder.Entity<AiModel>(e =>
+        {
+            e.HasOne(m => m.Provider).WithMany(p => p.Models).HasForeignKey(m => m.ProviderId).OnDelete(DeleteBehavior.Restrict);
+            e.HasIndex(m => new { m.ProviderId, m.ModelId }).IsUnique();
+            // Serves the catalogue query: available, visible models of a provider, by tier.
+            e.HasIndex(m => new { m.Available, m.Hidden, m.ProviderId, m.TierRequired });
+            e.Property(m => m.ModelId).HasMaxLength(256);
+            e.Property(m => m.UpstreamName).HasMaxLength(256);
+            e.Property(m => m.DisplayName).HasMaxLength(256);
+            e.Property(m => m.DisplayNameOverride).HasMaxLength(256);
+            e.Property(m => m.ContentHash).HasMaxLength(32);
+            e.Property(m => m.InputPricePerMTok).HasPrecision(18, 6);
+            e.Property(m => m.OutputPricePerMTok).HasPrecision(18, 6);
+            e.Ignore(m => m.EffectiveName);
+        });
+
+        builder.Entity<SyncRun>(e =>
+        {
+            e.HasOne(r => r.Provider).WithMany().HasForeignKey(r => r.ProviderId).OnDelete(DeleteBehavior.Cascade);
+            e.HasIndex(r => new { r.ProviderId, r.StartedAt });
+            e.Property(r => r.Trigger).HasMaxLength(32);
+        });
+
+        builder.Entity<Conversation>(e =>
+        {
+            e.HasOne<AppUser>().WithMany().HasForeignKey(c => c.UserId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne(c => c.Model).WithMany().HasForeignKey(c => c.ModelId).OnDelete(DeleteBehavior.SetNull);
+            e.HasIndex(c => new { c.UserId, c.DeletedAt, c.UpdatedAt });
+            e.Property(c => c.Title).HasMaxLength(200);
+        });
+
+        builder.Entity<Message>(e =>
+        {
+            e.HasOne(m => m.Conversation).WithMany(c => c.Messages).HasForeignKey(m => m.ConversationId).OnDelete(DeleteBehavior.Cascade);
+            e.HasIndex(m => new { m.ConversationId, m.Id });
+            e.HasIndex(m => m.Status);
+            e.Property(m => m.ModelName).HasMaxLength(256);
+            e.Property(m => m.FinishReason).HasMaxLength(32);
+            e.Property(m => m.Error).HasMaxLength(2000);
+        });
+
+        builder.Entity<UsageRecord>(e =>
+        {
+            e.HasIndex(u => new { u.UserId, u.Day });
+            e.HasIndex(u => new { u.ApiKeyId, u.Day });
+            e.HasIndex(u => new { u.ModelId, u.Day });
+            e.Property(u => u.Source).HasMaxLength(16);
+            e.Property(u => u.CostUsd).HasPrecision(18, 8);
+        });
+
+        builder.Entity<AuditEntry>(e =>
+        {
+            e.HasIndex(a => a.At);
+            e.Property(a => a.ActorName).HasMaxLength(256);
+            e.Property(a => a.Action).HasMaxLength(64);
+            e.Property(a => a.EntityType).HasMaxLength(64);
+            e.Property(a => a.EntityId).HasMaxLength(64);
+            e.Property(a => a.Details).HasMaxLength(4000);
+        });
+    }
+}
+
+public sealed class PostgresDbContext(DbContextOptions<PostgresDbContext> options) : AppDbContext(options);
+
+public sealed class SqliteDbContext(DbContextOptions<SqliteDbContext> options) : AppDbContext(options);

@@ -1,0 +1,218 @@
+using Microsoft.AspNetCore.Identity;
+
+namespace Aggregator.Web.Data;
+
+/// <summary>Subscription level of a user; a model's <see cref="AiModel.TierRequired"/> gates it.</summary>
+public enum Tier { Free = 0, Pro = 1, Max = 2 }
+
+public enum ProviderKind { Aggregator = 0, Direct = 1 }
+
+public enum ApiStandard { OpenAI = 0, Anthropic = 1 }
+
+/// <summary>How a provider's model list is shaped; <see cref="Auto"/> detects it from the payload.</summary>
+public enum ModelListShape { Auto = 0, OpenAI = 1, OpenRouter = 2, AiHubMix = 3, Anthropic = 4 }
+
+public enum ModelType { Chat = 0, Embedding = 1, Image = 2, Audio = 3, Video = 4, Rerank = 5, Moderation = 6, Other = 7 }
+
+[Flags]
+public enum ModelCapabilities
+{
+    None = 0,
+    Vision = 1,
+    Tools = 2,
+    Reasoning = 4,
+    JsonOutput = 8,
+    WebSearch = 16,
+    AudioInput = 32,
+}
+
+public enum SyncRunStatus { Running = 0, Succeeded = 1, Failed = 2 }
+
+public enum MessageRole { System = 0, User = 1, Assistant = 2 }
+
+public enum MessageStatus { Complete = 0, Streaming = 1, Stopped = 2, Interrupted = 3, Failed = 4 }
+
+public sealed class AppUser : IdentityUser
+{
+    public Tier Tier { get; set; } = Tier.Free;
+    public DateTime CreatedAt { get; set; } = DateTime.UtcNow;
+}
+
+public sealed class Provider
+{
+    public int Id { get; set; }
+    /// <summary>Stable slug, unique (e.g. "aihubmix").</summary>
+    public required string Name { get; set; }
+    public required string DisplayName { get; set; }
+    public ProviderKind Kind { get; set; }
+    public ApiStandard ApiStandard { get; set; }
+    public required string BaseUrl { get; set; }
+    /// <summary>Overrides <c>{BaseUrl}/models</c> when the provider lists models elsewhere.</summary>
+    public string? ModelsUrl { get; set; }
+    public ModelListShape ListShape { get; set; }
+    public bool Enabled { get; set; } = true;
+    public int SyncIntervalMinutes { get; set; } = 360;
+    /// <summary>Tier given to models this provider adds; admins change it per model afterwards.</summary>
+    public Tier DefaultTier { get; set; } = Tier.Free;
+    /// <summary>When set, requests may fall back to another provider serving the same model id.</summary>
+    public bool AllowFallback { get; set; }
+    public bool IsDemo { get; set; }
+    public DateTime CreatedAt { get; set; } = DateTime.UtcNow;
+    public DateTime? LastSyncedAt { get; set; }
+
+    public List<ApiKey> Keys { get; set; } = [];
+    public List<AiModel> Models { get; set; } = [];
+}
+
+public sealed class ApiKey
+{
+    public long Id { get; set; }
+    public int ProviderId { get; set; }
+    public Provider? Provider { get; set; }
+    public required string Name { get; set; }
+    /// <summary>AES-GCM ciphertext of the secret; the key is outside the database.</summary>
+    public required string EncryptedSecret { get; set; }
+    /// <summary>Keyed hash of the secret, to refuse duplicates without decrypting.</summary>
+    public required string SecretFingerprint { get; set; }
+    /// <summary>What the UI shows, e.g. "sk-…abcd".</summary>
+    public required string MaskedHint { get; set; }
+    public bool Active { get; set; } = true;
+    public DateTime? LastUsedAt { get; set; }
+    public long RequestCount { get; set; }
+    public int FailureCount { get; set; }
+    public int ConsecutiveFailures { get; set; }
+    public DateTime? CooldownUntil { get; set; }
+    public string? DisabledReason { get; set; }
+    public DateTime? DisabledAt { get; set; }
+    public DateTime CreatedAt { get; set; } = DateTime.UtcNow;
+    /// <summary>Soft delete: usage rows and messages still point here.</summary>
+    public DateTime? DeletedAt { get; set; }
+}
+
+/// <summary>One (provider, model id) pair: direct and aggregator models share this table.</summary>
+public sealed class AiModel
+{
+    public long Id { get; set; }
+    public int ProviderId { get; set; }
+    public Provider? Provider { get; set; }
+    public required string ModelId { get; set; }
+    /// <summary>Name the upstream gives the model (OpenRouter "name", Anthropic "display_name").</summary>
+    public string? UpstreamName { get; set; }
+    public required string DisplayName { get; set; }
+    /// <summary>Admin's rename; sync never overwrites it.</summary>
+    public string? DisplayNameOverride { get; set; }
+    public string? Description { get; set; }
+    public ModelType Type { get; set; }
+    public ModelCapabilities Capabilities { get; set; }
+    /// <summary>Which of type/capabilities were guessed from the id because the provider said nothing.</summary>
+    public bool TypeInferred { get; set; }
+    public ModelCapabilities InferredCapabilities { get; set; }
+    public int? ContextWindow { get; set; }
+    public int? MaxOutputTokens { get; set; }
+    /// <summary>USD per million input tokens, when the provider publishes it.</summary>
+    public decimal? InputPricePerMTok { get; set; }
+    public decimal? OutputPricePerMTok { get; set; }
+    public Tier TierRequired { get; set; }
+    public bool Available { get; set; } = true;
+    public bool Hidden { get; set; }
+    public DateTime FirstSeenAt { get; set; }
+    public DateTime LastSeenAt { get; set; }
+    public DateTime UpdatedAt { get; set; }
+    /// <summary>Hash of the upstream metadata; equal hash means the sync leaves the row alone.</summary>
+    public required string ContentHash { get; set; }
+
+    public string EffectiveName => DisplayNameOverride ?? DisplayName;
+}
+
+public sealed class SyncRun
+{
+    public long Id { get; set; }
+    public int ProviderId { get; set; }
+    public Provider? Provider { get; set; }
+    public DateTime StartedAt { get; set; }
+    public int DurationMs { get; set; }
+    public SyncRunStatus Status { get; set; }
+    public required string Trigger { get; set; }
+    public int Added { get; set; }
+    public int Updated { get; set; }
+    public int Removed { get; set; }
+    public int Unchanged { get; set; }
+    public int Attempts { get; set; }
+    public string? Error { get; set; }
+}
+
+public sealed class Conversation
+{
+    public Guid Id { get; set; }
+    public required string UserId { get; set; }
+    public required string Title { get; set; }
+    public bool TitleIsAutomatic { get; set; } = true;
+    /// <summary>The model this conversation talks to (the seed's conversation.model).</summary>
+    public long? ModelId { get; set; }
+    public AiModel? Model { get; set; }
+    public DateTime CreatedAt { get; set; } = DateTime.UtcNow;
+    public DateTime UpdatedAt { get; set; } = DateTime.UtcNow;
+    public DateTime? DeletedAt { get; set; }
+    public List<Message> Messages { get; set; } = [];
+}
+
+public sealed class Message
+{
+    public long Id { get; set; }
+    public Guid ConversationId { get; set; }
+    public Conversation? Conversation { get; set; }
+    public MessageRole Role { get; set; }
+    public string Content { get; set; } = "";
+    public string? Reasoning { get; set; }
+    public MessageStatus Status { get; set; }
+    public long? ModelId { get; set; }
+    public int? ProviderId { get; set; }
+    public long? ApiKeyId { get; set; }
+    /// <summary>Model id as it was when the message was written, for display after renames.</summary>
+    public string? ModelName { get; set; }
+    public int? PromptTokens { get; set; }
+    public int? CompletionTokens { get; set; }
+    public bool TokensEstimated { get; set; }
+    public int? TimeToFirstTokenMs { get; set; }
+    public int? DurationMs { get; set; }
+    public string? FinishReason { get; set; }
+    public string? Error { get; set; }
+    /// <summary>Sequence number of the last streamed delta persisted into <see cref="Content"/>.</summary>
+    public int Seq { get; set; }
+    public DateTime CreatedAt { get; set; } = DateTime.UtcNow;
+    public DateTime? CompletedAt { get; set; }
+}
+
+/// <summary>One completion's token usage and cost; summed per user, key, model and day.</summary>
+public sealed class UsageRecord
+{
+    public long Id { get; set; }
+    public required string UserId { get; set; }
+    public int ProviderId { get; set; }
+    public long? ApiKeyId { get; set; }
+    public long? ModelId { get; set; }
+    public long? MessageId { get; set; }
+    public required string Source { get; set; }
+    public DateOnly Day { get; set; }
+    public DateTime CreatedAt { get; set; } = DateTime.UtcNow;
+    public int PromptTokens { get; set; }
+    public int CompletionTokens { get; set; }
+    public int ReasoningTokens { get; set; }
+    public int CachedTokens { get; set; }
+    /// <summary>True when the provider sent no usage and the numbers were estimated.</summary>
+    public bool Estimated { get; set; }
+    public decimal? CostUsd { get; set; }
+}
+
+public sealed class AuditEntry
+{
+    public long Id { get; set; }
+    public DateTime At { get; set; } = DateTime.UtcNow;
+    public string? ActorId { get; set; }
+    public required string ActorName { get; set; }
+    public required string Action { get; set; }
+    public required string EntityType { get; set; }
+    public string? EntityId { get; set; }
+    /// <summary>Human-readable details; never a secret.</summary>
+    public string? Details { get; set; }
+}

@@ -1,0 +1,54 @@
+using Aggregator.Web.Data;
+using Aggregator.Web.Features.Account;
+using Aggregator.Web.Features.Admin;
+using Aggregator.Web.Infrastructure;
+using Aggregator.Web.Security;
+
+try
+{
+    var builder = WebApplication.CreateBuilder(args);
+
+    builder.AddData();        // PostgreSQL, or the embedded SQLite default
+    builder.AddCaching();     // HybridCache, Redis L2 when configured
+    builder.AddSecrets();     // encryption of provider API keys at rest
+    builder.Services.AddHttpContextAccessor();
+    builder.Services.AddAccounts();
+    builder.Services.AddAdmin();
+    builder.Services.AddRazorPages(o =>
+    {
+        o.RootDirectory = "/Features";
+        o.Conventions.AuthorizeFolder("/").AuthorizeAdminPages();
+        o.Conventions.AllowAnonymousToPage("/Shared/Error");
+    });
+
+    var app = builder.Build();
+
+    await app.PrepareDatabaseAsync();
+    await app.VerifySecretsKeyAsync();
+    await app.EnsureAdminRoleAsync();
+
+    if (!app.Environment.IsDevelopment())
+    {
+        app.UseExceptionHandler("/Error/500");
+        app.UseHsts();
+    }
+    app.UseStatusCodePagesWithReExecute("/Error/{0}");
+    app.UseSecurityHeaders();
+    app.UseStaticFiles();
+    app.UseRouting();
+    app.UseAuthentication();
+    app.UseAuthorization();
+
+    app.MapRazorPages();
+
+    await app.RunAsync();
+    return 0;
+}
+catch (StartupException ex)
+{
+    // A configuration problem: say which setting, exit non-zero, change nothing.
+    await Console.Error.WriteLineAsync($"Aggregator cannot start: {ex.Message}");
+    return 1;
+}
+
+public partial class Program;
