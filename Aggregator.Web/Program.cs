@@ -1,6 +1,7 @@
 using Aggregator.Web.Data;
 using Aggregator.Web.Features.Account;
 using Aggregator.Web.Features.Admin;
+using Aggregator.Web.Features.Catalog;
 using Aggregator.Web.Infrastructure;
 using Aggregator.Web.Security;
 
@@ -14,6 +15,7 @@ try
     builder.Services.AddHttpContextAccessor();
     builder.Services.AddAccounts();
     builder.Services.AddAdmin();
+    builder.Services.AddCatalog();
     builder.Services.AddRazorPages(o =>
     {
         o.RootDirectory = "/Features";
