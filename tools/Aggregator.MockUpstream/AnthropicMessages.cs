@@ -64,8 +64,12 @@ internal static class AnthropicMessages
             await OpenAIChat.Delay(endless ? TimeSpan.FromMilliseconds(100) : plan.PerToken, request.Aborted);
             await sse.EventAsync("content_block_delta", events.TextDelta(index, plan.Tokens[i % plan.Tokens.Count]));
             sent++;
-            if (comments && i % 10 == 5) await sse.CommentAsync("keep-alive");
-            if (i % 20 == 19) await sse.EventAsync("ping", """{"type":"ping"}""");
+            if (comments && i % 10 == 5)
+            {
+                // Keep-alives: an SSE comment and an extra ping, both of which clients must skip.
+                await sse.CommentAsync("keep-alive");
+                await sse.EventAsync("ping", """{"type":"ping"}""");
+            }
         }
         if (sent == dropAfter) { request.Http.Abort(); return; }
 

@@ -155,7 +155,7 @@ public static class MockCatalogue
 
     static MockModel Change(MockModel model, int generation) => ((generation + model.Id.Length) % 3) switch
     {
-        0 => model with { ContextLength = model.ContextLength * 2 },
+        0 => model with { ContextLength = model.ContextLength + 8_192 },
         1 => model with { InputPerMTok = model.InputPerMTok is { } p ? p + 0.5m : 1m, OutputPerMTok = model.OutputPerMTok is { } o ? o + 1m : 2m },
         _ => model with { Name = $"{model.Name} (rev {generation})" },
     };
