@@ -41,9 +41,10 @@ public sealed class IndexModel(AppDbContext db, UserManager<AppUser> users, Audi
 
     public async Task<IActionResult> OnPostTierAsync(string id, Tier tier)
     {
+        // An unknown tier fails binding and would arrive as the default (Free): refuse it, never downgrade.
+        if (!ModelState.IsValid || !Enum.IsDefined(tier)) return BadRequest();
         var user = await users.FindByIdAsync(id);
         if (user is null) return NotFound();
-        if (!Enum.IsDefined(tier)) return BadRequest();
         var old = user.Tier;
         user.Tier = tier;
         audit.Record("user.tier", "user", user.Id, $"{user.Email}: {old} → {tier}");

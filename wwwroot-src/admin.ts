@@ -1,0 +1,2 @@
+// Admin pages (/Admin/**). Filled in by the admin features.
+export {};

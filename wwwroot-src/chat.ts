@@ -1,0 +1,2 @@
+// Chat page entry point. Stub: the chat feature owns this file and wwwroot-src/chat/**.
+export {};
