@@ -2,6 +2,7 @@ using Aggregator.Web.Data;
 using Aggregator.Web.Features.Account;
 using Aggregator.Web.Features.Admin;
 using Aggregator.Web.Features.Catalog;
+using Aggregator.Web.Features.Demo;
 using Aggregator.Web.Infrastructure;
 using Aggregator.Web.Security;
 using Aggregator.Web.Upstream.Sync;
@@ -18,6 +19,7 @@ try
     builder.Services.AddAdmin();
     builder.Services.AddCatalog();
     builder.Services.AddModelSync();
+    builder.AddDemo();        // built-in mock upstream and a seeded demo provider (Demo:Enabled)
     builder.Services.AddRazorPages(o =>
     {
         o.RootDirectory = "/Features";
@@ -43,6 +45,7 @@ try
     app.UseAuthentication();
     app.UseAuthorization();
 
+    app.MapDemo();
     app.MapRazorPages();
 
     await app.RunAsync();
