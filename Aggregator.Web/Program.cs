@@ -4,6 +4,7 @@ using Aggregator.Web.Features.Admin;
 using Aggregator.Web.Features.Catalog;
 using Aggregator.Web.Infrastructure;
 using Aggregator.Web.Security;
+using Aggregator.Web.Upstream;
 
 try
 {
@@ -16,6 +17,7 @@ try
     builder.Services.AddAccounts();
     builder.Services.AddAdmin();
     builder.Services.AddCatalog();
+    builder.Services.AddUpstream();    // router: key pool, failover, adapters, usage, quotas
     builder.Services.AddRazorPages(o =>
     {
         o.RootDirectory = "/Features";
