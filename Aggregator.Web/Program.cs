@@ -5,6 +5,7 @@ using Aggregator.Web.Features.Catalog;
 using Aggregator.Web.Infrastructure;
 using Aggregator.Web.Security;
 using Aggregator.Web.Upstream;
+using Aggregator.Web.Upstream.Sync;
 
 try
 {
@@ -17,6 +18,7 @@ try
     builder.Services.AddAccounts();
     builder.Services.AddAdmin();
     builder.Services.AddCatalog();
+    builder.Services.AddModelSync();
     builder.Services.AddUpstream();    // router: key pool, failover, adapters, usage, quotas
     builder.Services.AddRazorPages(o =>
     {
