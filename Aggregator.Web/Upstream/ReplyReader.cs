@@ -4,7 +4,7 @@ using System.Runtime.CompilerServices;
 namespace Aggregator.Web.Upstream;
 
 /// <summary>Reads a successful reply, streamed (SSE) or whole (JSON), into the decoder's events.</summary>
-internal static class ReplyReader
+public static class ReplyReader
 {
     public static async IAsyncEnumerable<StreamEvent> ReadAsync(
         Stream content, StreamDecoder decoder, long maxResponseBytes, int maxBufferedBodyBytes,
