@@ -5,6 +5,7 @@ using Aggregator.Web.Features.Catalog;
 using Aggregator.Web.Features.Demo;
 using Aggregator.Web.Infrastructure;
 using Aggregator.Web.Security;
+using Aggregator.Web.Upstream;
 using Aggregator.Web.Upstream.Sync;
 
 try
@@ -19,6 +20,7 @@ try
     builder.Services.AddAdmin();
     builder.Services.AddCatalog();
     builder.Services.AddModelSync();
+    builder.Services.AddUpstream();    // router: key pool, failover, adapters, usage, quotas
     builder.AddDemo();        // built-in mock upstream and a seeded demo provider (Demo:Enabled)
     builder.Services.AddRazorPages(o =>
     {
