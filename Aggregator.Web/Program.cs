@@ -2,6 +2,7 @@ using Aggregator.Web.Data;
 using Aggregator.Web.Features.Account;
 using Aggregator.Web.Features.Admin;
 using Aggregator.Web.Features.Catalog;
+using Aggregator.Web.Features.Chat;
 using Aggregator.Web.Infrastructure;
 using Aggregator.Web.Security;
 
@@ -16,6 +17,7 @@ try
     builder.Services.AddAccounts();
     builder.Services.AddAdmin();
     builder.Services.AddCatalog();
+    builder.AddChat();        // conversations, SignalR hub, generations
     builder.Services.AddRazorPages(o =>
     {
         o.RootDirectory = "/Features";
@@ -42,6 +44,8 @@ try
     app.UseAuthorization();
 
     app.MapRazorPages();
+    app.MapCatalog();
+    app.MapChat();
 
     await app.RunAsync();
     return 0;
