@@ -5,6 +5,7 @@ using Aggregator.Web.Features.Catalog;
 using Aggregator.Web.Features.Chat;
 using Aggregator.Web.Infrastructure;
 using Aggregator.Web.Security;
+using Aggregator.Web.Upstream.Sync;
 
 try
 {
@@ -17,6 +18,7 @@ try
     builder.Services.AddAccounts();
     builder.Services.AddAdmin();
     builder.Services.AddCatalog();
+    builder.Services.AddModelSync();
     builder.AddChat();        // conversations, SignalR hub, generations
     builder.Services.AddRazorPages(o =>
     {

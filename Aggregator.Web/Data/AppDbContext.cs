@@ -68,6 +68,8 @@ public abstract class AppDbContext(DbContextOptions options)
             e.HasOne(r => r.Provider).WithMany().HasForeignKey(r => r.ProviderId).OnDelete(DeleteBehavior.Cascade);
             e.HasIndex(r => new { r.ProviderId, r.StartedAt });
             e.Property(r => r.Trigger).HasMaxLength(32);
+            e.Property(r => r.Error).HasMaxLength(2000);
+            e.Property(r => r.Notes).HasMaxLength(2000);
         });
 
         builder.Entity<Conversation>(e =>

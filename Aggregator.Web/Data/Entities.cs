@@ -139,6 +139,8 @@ public sealed class SyncRun
     public int Unchanged { get; set; }
     public int Attempts { get; set; }
     public string? Error { get; set; }
+    /// <summary>What the admin should know about a successful run (duplicate ids ignored, entries skipped).</summary>
+    public string? Notes { get; set; }
 }
 
 public sealed class Conversation

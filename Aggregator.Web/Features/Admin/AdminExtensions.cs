@@ -8,6 +8,8 @@ public static class AdminExtensions
     public static IServiceCollection AddAdmin(this IServiceCollection services)
     {
         services.AddScoped<AuditLog>();
+        services.AddScoped<Providers.ApiKeyService>();
+        services.AddHttpClient(Providers.ApiKeyService.TestClientName);
         return services;
     }
 

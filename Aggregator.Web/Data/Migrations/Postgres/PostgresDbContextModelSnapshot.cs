@@ -500,7 +500,12 @@ namespace Aggregator.Web.Data.Migrations.Postgres
                         .HasColumnType("integer");
 
                     b.Property<string>("Error")
-                        .HasColumnType("text");
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)");
+
+                    b.Property<string>("Notes")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)");
 
                     b.Property<int>("ProviderId")
                         .HasColumnType("integer");

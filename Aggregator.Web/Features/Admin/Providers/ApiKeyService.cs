@@ -1,0 +1,116 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using Aggregator.Web.Data;
+using Aggregator.Web.Features.Catalog;
+using Aggregator.Web.Security;
+using Aggregator.Web.Upstream;
+using Aggregator.Web.Upstream.Sync;
+using Microsoft.EntityFrameworkCore;
+
+namespace Aggregator.Web.Features.Admin.Providers;
+
+public sealed record KeyTestResult(bool Ok, int? Status, long LatencyMs, string Message);
+
+/// <summary>Adds, tests, toggles and deletes keys of the pool; the page and tests share it.</summary>
+public sealed class ApiKeyService(
+    AppDbContext db, SecretBox secrets, AuditLog audit, CatalogCache catalog, SyncScheduler scheduler, IHttpClientFactory http)
+{
+    public const string TestClientName = "key-test";
+
+    /// <returns>An error to show, or null when the key was added (a first active key also queues a sync).</returns>
+    public async Task<(ApiKey? Key, string? Error, bool SyncQueued)> AddAsync(int providerId, string name, string secret, CancellationToken ct)
+    {
+        secret = secret.Trim();
+        if (secret.Length == 0) return (null, "Paste the API key.", false);
+        if (secret.Length is < 8 or > 1024 || secret.Any(c => char.IsWhiteSpace(c) || char.IsControl(c) || c > '~'))
+            return (null, "That does not look like an API key: expected 8–1024 visible ASCII characters without spaces.", false);
+        var provider = await db.Providers.FirstOrDefaultAsync(p => p.Id == providerId, ct);
+        if (provider is null) return (null, "No such provider.", false);
+
+        var fingerprint = secrets.Fingerprint(secret);
+        if (await db.ApiKeys.AnyAsync(k => k.ProviderId == providerId && k.SecretFingerprint == fingerprint && k.DeletedAt == null, ct))
+            return (null, $"This key is already in {provider.DisplayName}'s pool.", false);
+        // A soft-deleted twin keeps the unique index busy: bring it back instead of inserting.
+        var key = await db.ApiKeys.FirstOrDefaultAsync(k => k.ProviderId == providerId && k.SecretFingerprint == fingerprint, ct);
+        var hadActive = await db.ApiKeys.AnyAsync(k => k.ProviderId == providerId && k.Active && k.DeletedAt == null, ct);
+        if (key is null)
+        {
+            key = new ApiKey
+            {
+                ProviderId = providerId,
+                Name = string.IsNullOrWhiteSpace(name) ? $"Key {SecretBox.Mask(secret)}" : name.Trim(),
+                EncryptedSecret = secrets.Encrypt(secret),
+                SecretFingerprint = fingerprint,
+                MaskedHint = SecretBox.Mask(secret),
+            };
+            db.ApiKeys.Add(key);
+        }
+        else
+        {
+            key.DeletedAt = null;
+            key.Active = true;
+            key.DisabledReason = null;
+            key.Name = string.IsNullOrWhiteSpace(name) ? key.Name : name.Trim();
+        }
+        await db.SaveChangesAsync(ct);
+        audit.Record("key.add", "api_key", key.Id, $"{provider.DisplayName}: {key.Name} ({key.MaskedHint})");
+        await db.SaveChangesAsync(ct);
+        await catalog.InvalidateAsync(ct);
+        var queued = !hadActive && provider.Enabled && scheduler.Request(providerId, "key-added");
+        return (key, null, queued);
+    }
+
+    public async Task<string?> SetActiveAsync(long keyId, bool active, CancellationToken ct)
+    {
+        var key = await db.ApiKeys.Include(k => k.Provider).FirstOrDefaultAsync(k => k.Id == keyId && k.DeletedAt == null, ct);
+        if (key is null) return null;
+        key.Active = active;
+        if (active) { key.DisabledReason = null; key.DisabledAt = null; key.CooldownUntil = null; key.ConsecutiveFailures = 0; }
+        else { key.DisabledReason = "Disabled by an admin"; key.DisabledAt = DateTime.UtcNow; }
+        audit.Record(active ? "key.enable" : "key.disable", "api_key", key.Id, $"{key.Provider!.DisplayName}: {key.Name} ({key.MaskedHint})");
+        await db.SaveChangesAsync(ct);
+        await catalog.InvalidateAsync(ct);
+        return $"{key.Name} is now {(active ? "active" : "disabled")}.";
+    }
+
+    public async Task<string?> DeleteAsync(long keyId, CancellationToken ct)
+    {
+        var key = await db.ApiKeys.Include(k => k.Provider).FirstOrDefaultAsync(k => k.Id == keyId && k.DeletedAt == null, ct);
+        if (key is null) return null;
+        key.DeletedAt = DateTime.UtcNow;
+        key.Active = false;
+        audit.Record("key.delete", "api_key", key.Id, $"{key.Provider!.DisplayName}: {key.Name} ({key.MaskedHint})");
+        await db.SaveChangesAsync(ct);
+        await catalog.InvalidateAsync(ct);
+        return $"{key.Name} was deleted.";
+    }
+
+    /// <summary>A cheap real call with the key (the model list), timed.</summary>
+    public async Task<KeyTestResult?> TestAsync(long keyId, CancellationToken ct)
+    {
+        var key = await db.ApiKeys.Include(k => k.Provider).AsNoTracking().FirstOrDefaultAsync(k => k.Id == keyId && k.DeletedAt == null, ct);
+        if (key is null) return null;
+        var provider = key.Provider!;
+        using var request = new HttpRequestMessage(HttpMethod.Get, ModelListClient.ListUrl(provider) + (provider.ApiStandard == ApiStandard.Anthropic ? "?limit=1" : ""));
+        ProviderAuth.Apply(request, provider.ApiStandard, secrets.Decrypt(key.EncryptedSecret));
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        var watch = Stopwatch.StartNew();
+        KeyTestResult result;
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(15));
+            using var response = await http.CreateClient(TestClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            var status = (int)response.StatusCode;
+            result = new KeyTestResult(response.IsSuccessStatusCode, status, watch.ElapsedMilliseconds,
+                response.IsSuccessStatusCode ? $"OK: HTTP {status}" : $"HTTP {status} {response.ReasonPhrase}");
+        }
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            result = new KeyTestResult(false, null, watch.ElapsedMilliseconds, ex is OperationCanceledException ? "Timed out after 15 s" : $"Cannot reach {request.RequestUri!.Authority}: {ex.Message}");
+        }
+        audit.Record("key.test", "api_key", key.Id, $"{provider.DisplayName}: {key.Name} → {result.Message} in {result.LatencyMs} ms");
+        await db.SaveChangesAsync(ct);
+        return result;
+    }
+}

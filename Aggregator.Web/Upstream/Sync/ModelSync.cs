@@ -1,0 +1,186 @@
+using System.Diagnostics;
+using Aggregator.Web.Data;
+using Aggregator.Web.Features.Catalog;
+using Aggregator.Web.Security;
+using Microsoft.EntityFrameworkCore;
+
+namespace Aggregator.Web.Upstream.Sync;
+
+public enum SyncOutcome { Succeeded, Failed, AlreadyRunning, NotSyncable }
+
+public sealed record SyncResult(SyncOutcome Outcome, SyncRun? Run, string Message);
+
+/// <summary>
+/// Incremental model sync of one provider: fetch the list, diff against stored rows by model id and
+/// content hash, insert new, update changed, mark models gone upstream unavailable (never deleted:
+/// conversations reference them), and leave unchanged rows untouched (zero writes).
+/// </summary>
+public sealed partial class ModelSync(
+    IDbContextFactory<AppDbContext> dbFactory,
+    ModelListClient lists,
+    SecretBox secrets,
+    SyncLock syncLock,
+    CatalogCache catalog,
+    TimeProvider clock,
+    ILogger<ModelSync> log)
+{
+    const int Chunk = 1000;
+
+    public async Task<SyncResult> SyncAsync(int providerId, string trigger, CancellationToken ct)
+    {
+        await using var held = await syncLock.TryAcquireAsync(providerId, ct);
+        if (held is null)
+            return new SyncResult(SyncOutcome.AlreadyRunning, null, "A sync of this provider is already running; this request was not started.");
+
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var provider = await db.Providers.FirstOrDefaultAsync(p => p.Id == providerId, ct);
+        if (provider is null) return new SyncResult(SyncOutcome.NotSyncable, null, "No such provider.");
+        if (!provider.Enabled) return new SyncResult(SyncOutcome.NotSyncable, null, $"{provider.DisplayName} is disabled.");
+
+        var now = clock.GetUtcNow().UtcDateTime;
+        var key = await db.ApiKeys
+            .Where(k => k.ProviderId == providerId && k.Active && k.DeletedAt == null && (k.CooldownUntil == null || k.CooldownUntil < now))
+            .OrderBy(k => k.LastUsedAt).FirstOrDefaultAsync(ct);
+        if (key is null) return new SyncResult(SyncOutcome.NotSyncable, null, $"{provider.DisplayName} has no active API key.");
+
+        var run = new SyncRun { ProviderId = providerId, StartedAt = now, Status = SyncRunStatus.Running, Trigger = trigger };
+        db.SyncRuns.Add(run);
+        await db.SaveChangesAsync(ct);
+        var watch = Stopwatch.StartNew();
+
+        try
+        {
+            var fetched = await lists.FetchAsync(provider, secrets.Decrypt(key.EncryptedSecret), ct);
+            run.Attempts = fetched.Attempts;
+            await ApplyAsync(db, provider, run, fetched, ct);
+            run.Status = SyncRunStatus.Succeeded;
+            LogSynced(provider.Name, run.Added, run.Updated, run.Removed, run.Unchanged, watch.ElapsedMilliseconds);
+        }
+        catch (Exception ex) when (ex is ModelListFetchException or ModelListException)
+        {
+            db.ChangeTracker.Clear();
+            db.Attach(run);
+            run.Status = SyncRunStatus.Failed;
+            run.Error = ex.Message;
+            run.Attempts = ex is ModelListFetchException f ? f.Attempts : Math.Max(run.Attempts, 1);
+            if (ex is ModelListFetchException { KeyRejected: true })
+                await DisableKeyAsync(db, key.Id, $"401 on model sync at {now:yyyy-MM-dd HH:mm}Z: {ex.Message}", ct);
+            LogSyncFailed(provider.Name, ex.Message);
+        }
+        run.DurationMs = (int)watch.ElapsedMilliseconds;
+        await db.SaveChangesAsync(CancellationToken.None);
+        if (run.Status == SyncRunStatus.Succeeded && run.Added + run.Updated + run.Removed > 0 || run.Status == SyncRunStatus.Failed)
+            await catalog.InvalidateAsync(CancellationToken.None);
+
+        return new SyncResult(run.Status == SyncRunStatus.Succeeded ? SyncOutcome.Succeeded : SyncOutcome.Failed, run,
+            run.Status == SyncRunStatus.Succeeded
+                ? $"Synced {provider.DisplayName}: {run.Added} added, {run.Updated} updated, {run.Removed} removed, {run.Unchanged} unchanged."
+                : $"Sync of {provider.DisplayName} failed: {run.Error}");
+    }
+
+    async Task ApplyAsync(AppDbContext db, Provider provider, SyncRun run, FetchedModelList fetched, CancellationToken ct)
+    {
+        var upstream = new Dictionary<string, UpstreamModel>(fetched.Models.Count, StringComparer.Ordinal);
+        var duplicates = 0;
+        foreach (var m in fetched.Models)
+            if (!upstream.TryAdd(m.ModelId, m)) duplicates++;
+
+        var stored = await db.Models.AsNoTracking().Where(m => m.ProviderId == provider.Id)
+            .Select(m => new StoredModel(m.Id, m.ModelId, m.ContentHash, m.Available)).ToListAsync(ct);
+        if (upstream.Count == 0 && stored.Any(s => s.Available))
+            throw new ModelListException("The provider returned an empty model list; the stored models were left as they are.");
+
+        var storedById = stored.ToDictionary(s => s.ModelId, StringComparer.Ordinal);
+        var now = clock.GetUtcNow().UtcDateTime;
+        var changed = new Dictionary<long, (UpstreamModel Model, string Hash)>();
+        var inserts = new List<AiModel>();
+        foreach (var (id, model) in upstream)
+        {
+            var hash = model.ContentHash();
+            if (!storedById.TryGetValue(id, out var row))
+                inserts.Add(NewRow(provider, model, hash, now));
+            else if (row.ContentHash != hash || !row.Available)
+                changed[row.Id] = (model, hash);
+            else
+                run.Unchanged++;
+        }
+        var removed = stored.Where(s => s.Available && !upstream.ContainsKey(s.ModelId)).Select(s => s.Id).ToList();
+
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        db.Models.AddRange(inserts);
+        foreach (var ids in changed.Keys.Chunk(Chunk))
+        {
+            foreach (var row in await db.Models.Where(m => ids.Contains(m.Id)).ToListAsync(ct))
+            {
+                var (model, hash) = changed[row.Id];
+                Apply(row, model, hash, now);
+            }
+        }
+        foreach (var ids in removed.Chunk(Chunk))
+            await db.Models.Where(m => ids.Contains(m.Id))
+                .ExecuteUpdateAsync(s => s.SetProperty(m => m.Available, false).SetProperty(m => m.UpdatedAt, now), ct);
+
+        run.Added = inserts.Count;
+        run.Updated = changed.Count;
+        run.Removed = removed.Count;
+        var notes = new List<string>();
+        if (duplicates > 0) notes.Add($"{duplicates} duplicate id(s) in the list were ignored");
+        if (fetched.Skipped > 0) notes.Add($"{fetched.Skipped} entr(ies) without a usable id were skipped");
+        notes.Add($"list shape: {fetched.Shape}");
+        run.Notes = string.Join("; ", notes) + ".";
+        db.Attach(provider);
+        provider.LastSyncedAt = now;
+        if (provider.ListShape == ModelListShape.Auto) provider.ListShape = fetched.Shape;
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+    }
+
+    static AiModel NewRow(Provider provider, UpstreamModel model, string hash, DateTime now)
+    {
+        var row = new AiModel
+        {
+            ProviderId = provider.Id,
+            ModelId = model.ModelId,
+            DisplayName = model.DisplayName,
+            ContentHash = hash,
+            TierRequired = provider.DefaultTier,
+            FirstSeenAt = now,
+        };
+        Apply(row, model, hash, now);
+        return row;
+    }
+
+    static void Apply(AiModel row, UpstreamModel model, string hash, DateTime now)
+    {
+        row.UpstreamName = model.UpstreamName;
+        row.DisplayName = model.DisplayName;
+        row.Description = model.Description;
+        row.Type = model.Type;
+        row.TypeInferred = model.TypeInferred;
+        row.Capabilities = model.Capabilities;
+        row.InferredCapabilities = model.InferredCapabilities;
+        row.ContextWindow = model.ContextWindow;
+        row.MaxOutputTokens = model.MaxOutputTokens;
+        row.InputPricePerMTok = model.InputPricePerMTok;
+        row.OutputPricePerMTok = model.OutputPricePerMTok;
+        row.ContentHash = hash;
+        row.Available = true;
+        row.LastSeenAt = now;
+        row.UpdatedAt = now;
+    }
+
+    static Task DisableKeyAsync(AppDbContext db, long keyId, string reason, CancellationToken ct) =>
+        db.ApiKeys.Where(k => k.Id == keyId).ExecuteUpdateAsync(s => s
+            .SetProperty(k => k.Active, false)
+            .SetProperty(k => k.DisabledReason, reason.Length > 500 ? reason[..500] : reason)
+            .SetProperty(k => k.DisabledAt, DateTime.UtcNow)
+            .SetProperty(k => k.FailureCount, k => k.FailureCount + 1), ct);
+
+    sealed record StoredModel(long Id, string ModelId, string ContentHash, bool Available);
+
+    [LoggerMessage(LogLevel.Information, "Synced {Provider}: {Added} added, {Updated} updated, {Removed} removed, {Unchanged} unchanged in {Ms} ms")]
+    partial void LogSynced(string provider, int added, int updated, int removed, int unchanged, long ms);
+
+    [LoggerMessage(LogLevel.Warning, "Sync of {Provider} failed: {Reason}")]
+    partial void LogSyncFailed(string provider, string reason);
+}
