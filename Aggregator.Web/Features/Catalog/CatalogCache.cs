@@ -42,7 +42,7 @@ public sealed class CatalogCache(HybridCache cache, IDbContextFactory<AppDbConte
         var rows = await db.Models.AsNoTracking()
             .Where(m => m.Available && !m.Hidden && m.Type == ModelType.Chat
                         && m.Provider!.Enabled
-                        && m.Provider.Keys.Any(k => k.Active && k.DeletedAt == null && k.DisabledAt == null
+                        && m.Provider.Keys.Any(k => k.Active && k.DeletedAt == null
                                                     && (k.CooldownUntil == null || k.CooldownUntil < forever)))
             .Select(m => new
             {
