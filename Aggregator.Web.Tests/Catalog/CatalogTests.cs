@@ -4,7 +4,7 @@ using System.Text.Json;
 using Aggregator.Web.Data;
 using Aggregator.Web.Features.Catalog;
 using Aggregator.Web.Security;
-using Aggregator.Web.Tests.Chat;
+using Aggregator.Web.Tests.Chats;
 using Aggregator.Web.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;

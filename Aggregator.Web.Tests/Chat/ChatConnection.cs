@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Aggregator.Web.Features.Chat;
 using Microsoft.AspNetCore.SignalR.Client;
 
-namespace Aggregator.Web.Tests.Chat;
+namespace Aggregator.Web.Tests.Chats; // not ".Chat": the mock tests call a helper named Chat()
 
 /// <summary>A hub connection that records what the server pushes, for assertions.</summary>
 public sealed class ChatConnection : IAsyncDisposable

@@ -7,7 +7,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
-namespace Aggregator.Web.Tests.Chat;
+namespace Aggregator.Web.Tests.Chats; // not ".Chat": the mock tests call a helper named Chat()
 
 public sealed class ChatHubTests(ChatTestApp app) : IClassFixture<ChatTestApp>
 {

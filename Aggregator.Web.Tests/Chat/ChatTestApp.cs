@@ -12,7 +12,7 @@ using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Aggregator.Web.Tests.Chat;
+namespace Aggregator.Web.Tests.Chats; // not ".Chat": the mock tests call a helper named Chat()
 
 /// <summary>
 /// The real app (real router, PostgreSQL, Redis) with the mock upstream configured as an
@@ -101,19 +101,19 @@ public sealed class ChatTestApp : AppFactory, IAsyncLifetime
 /// <summary>A signed-in user with a cookie jar shared by page requests and hub connections.</summary>
 public sealed class ChatUser
 {
-    readonly ChatTestApp app;
+    readonly AppFactory app;
     public CookieContainer Cookies { get; } = new();
     public HttpClient Http { get; }
     public required string Email { get; init; }
     public string UserId { get; private set; } = "";
 
-    ChatUser(ChatTestApp app)
+    ChatUser(AppFactory app)
     {
         this.app = app;
         Http = app.CreateDefaultClient(new CookieContainerHandler(Cookies));
     }
 
-    public static async Task<ChatUser> CreateAsync(ChatTestApp app, Tier tier)
+    public static async Task<ChatUser> CreateAsync(AppFactory app, Tier tier)
     {
         var user = new ChatUser(app) { Email = $"u-{Guid.NewGuid():N}@example.com" };
         const string password = "Passw0rd!x";

@@ -1,6 +1,6 @@
 using Aggregator.Web.Features.Chat;
 
-namespace Aggregator.Web.Tests.Chat;
+namespace Aggregator.Web.Tests.Chats; // not ".Chat": the mock tests call a helper named Chat()
 
 public sealed class MarkdownRendererTests
 {

@@ -97,8 +97,9 @@ public sealed class MarkdownRenderer
                 _ => "text-start",
             };
             foreach (var row in table.OfType<TableRow>())
-                foreach (var cell in row.OfType<TableCell>())
-                    if (cell.ColumnIndex == i) cell.GetAttributes().AddClass(css);
+                for (var c = 0; c < row.Count; c++)
+                    if (row[c] is TableCell cell && (cell.ColumnIndex >= 0 ? cell.ColumnIndex : c) == i)
+                        cell.GetAttributes().AddClass(css);
             table.ColumnDefinitions[i].Alignment = null;
         }
     }
