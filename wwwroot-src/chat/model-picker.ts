@@ -143,6 +143,11 @@ export class ModelPicker {
     el.dataset.index = `${index}`;
     el.setAttribute("aria-selected", this.selected?.id === m.id ? "true" : "false");
     if (m.locked) el.setAttribute("aria-disabled", "true");
+    const traits = [
+      m.caps & Caps.Vision ? "vision" : "", m.caps & Caps.Tools ? "tools" : "", m.caps & Caps.Reasoning ? "reasoning" : "",
+      formatContext(m.context) ? `${formatContext(m.context)} context` : "", m.locked ? `locked, needs the ${m.tier} tier` : "",
+    ].filter(Boolean);
+    el.setAttribute("aria-label", `${m.name} (${m.modelId})${traits.length ? ", " + traits.join(", ") : ""}`);
 
     const main = document.createElement("span");
     main.className = "model-option-main";

@@ -81,6 +81,13 @@ public sealed record CatalogView(Tier Tier, IReadOnlyList<CatalogGroup> Groups, 
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
+    byte[]? utf8;
+
+    /// <summary>The JSON as UTF-8, encoded once per cached instance (L1 hands out the same instance).</summary>
+    [JsonIgnore]
+    public byte[] Utf8 => utf8 ??= Encoding.UTF8.GetBytes(Json);
+
+    [JsonIgnore]
     public int ModelCount => Groups.Sum(g => g.Models.Count);
 
     public CatalogModel? Find(long modelId)

@@ -24,7 +24,7 @@ public static class CatalogExtensions
             headers.Vary = HeaderNames.Cookie;
             if (http.Request.Headers.IfNoneMatch.Contains(view.ETag))
                 return Results.StatusCode(StatusCodes.Status304NotModified);
-            return Results.Content(view.Json, "application/json; charset=utf-8");
+            return Results.Bytes(view.Utf8, "application/json; charset=utf-8");
         }).RequireAuthorization();
         return endpoints;
     }
