@@ -1,19 +1,23 @@
 namespace Aggregator.Benchmarks;
 
-// Not top-level statements: those would declare a global Program clashing with Aggregator.Web's
-// (WebApplicationFactory<Program>). One subcommand per benchmark, each in its own file.
-public static class BenchmarkProgram
+// Not top-level statements: the app's own `Program` (for WebApplicationFactory<Program>) must stay unambiguous.
+public static class BenchmarkMain
 {
-    public static async Task<int> Main(string[] args) => args.FirstOrDefault() switch
+    // One subcommand per benchmark; each prints its own figures.
+    static readonly Dictionary<string, Func<string[], Task>> Commands = new(StringComparer.OrdinalIgnoreCase)
     {
-        "catalog" => await CatalogBenchmark.RunAsync(args[1..]),
-        _ => Usage(),
+        ["sync"] = SyncBenchmark.RunAsync,
+        ["catalog"] = CatalogBenchmark.RunAsync,
     };
 
-    static int Usage()
+    public static async Task<int> Main(string[] args)
     {
-        Console.WriteLine("Usage: dotnet run -c Release --project tools/Aggregator.Benchmarks -- <benchmark> [options]");
-        Console.WriteLine("  catalog [--iterations N]   warm-cache catalogue (378 and 5,000 models) and chat page render");
-        return 2;
+        if (args.Length == 0 || !Commands.TryGetValue(args[0], out var run))
+        {
+            await Console.Error.WriteLineAsync($"Usage: ./bench.sh <{string.Join("|", Commands.Keys)}>");
+            return 2;
+        }
+        await run(args[1..]);
+        return 0;
     }
 }

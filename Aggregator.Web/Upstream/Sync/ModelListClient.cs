@@ -29,6 +29,9 @@ public sealed class ModelListClient(IHttpClientFactory http, IOptions<SyncOption
         var client = http.CreateClient(HttpClientName);
         var url = ListUrl(provider);
         var paged = provider.ListShape == ModelListShape.Anthropic || provider.ApiStandard == ApiStandard.Anthropic;
+        // OpenRouter lists text-output models only unless asked for all (embeddings, image models).
+        if (provider.ListShape == ModelListShape.OpenRouter && !url.Contains("output_modalities", StringComparison.Ordinal))
+            url = WithQuery(url, "output_modalities=all");
         var models = new List<UpstreamModel>();
         var skipped = 0;
         var attempts = 0;
