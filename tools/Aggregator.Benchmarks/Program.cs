@@ -7,6 +7,7 @@ public static class BenchmarkMain
     static readonly Dictionary<string, Func<string[], Task>> Commands = new(StringComparer.OrdinalIgnoreCase)
     {
         ["sync"] = SyncBenchmark.RunAsync,
+        ["catalog"] = CatalogBenchmark.RunAsync,
     };
 
     public static async Task<int> Main(string[] args)
