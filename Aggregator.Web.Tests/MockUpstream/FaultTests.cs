@@ -37,6 +37,7 @@ public class FaultTests
     [InlineData("403", 403, "permission_error")]
     [InlineData("404", 404, "not_found_error")]
     [InlineData("429", 429, "rate_limit_error")]
+    [InlineData("insufficient_quota", 402, "billing_error")]
     [InlineData("500", 500, "api_error")]
     [InlineData("529", 529, "overloaded_error")]
     public async Task Http_error_faults_answer_with_anthropic_status_and_body(string fault, int status, string type)
