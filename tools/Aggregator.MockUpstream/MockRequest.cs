@@ -162,10 +162,17 @@ internal sealed class MockRequest
             var bytes = Encoding.UTF8.GetBytes(text);
             await Http.Response.Body.WriteAsync(bytes.AsMemory(0, bytes.Length / 2), Aborted);
             await Http.Response.Body.FlushAsync(Aborted);
-            Http.Abort();
+            await BreakConnectionAsync();
             return;
         }
         await TextAsync(200, "application/json", text);
+    }
+
+    /// <summary>Aborts the connection after giving what was already written time to reach the client.</summary>
+    public async Task BreakConnectionAsync()
+    {
+        try { await Task.Delay(100, Aborted); } catch (OperationCanceledException) { }
+        Http.Abort();
     }
 
     public async Task TextAsync(int status, string contentType, string text)

@@ -29,6 +29,9 @@ public sealed class ModelListClient(IHttpClientFactory http, IOptions<SyncOption
         var client = http.CreateClient(HttpClientName);
         var url = ListUrl(provider);
         var paged = provider.ListShape == ModelListShape.Anthropic || provider.ApiStandard == ApiStandard.Anthropic;
+        // OpenRouter lists text-output models only unless asked for all (embeddings, image models).
+        if (provider.ListShape == ModelListShape.OpenRouter && !url.Contains("output_modalities", StringComparison.Ordinal))
+            url = WithQuery(url, "output_modalities=all");
         var models = new List<UpstreamModel>();
         var skipped = 0;
         var attempts = 0;
@@ -44,6 +47,13 @@ public sealed class ModelListClient(IHttpClientFactory http, IOptions<SyncOption
                 ModelListPage parsed;
                 try { parsed = ModelListParser.Parse(root.RootElement, shape, options.Value.AiHubMixPriceTokens); }
                 catch (ModelListException ex) { throw new ModelListFetchException(ex.Message, null, attempts, ex); }
+                if (shape == ModelListShape.Auto && parsed.Shape == ModelListShape.OpenRouter && !url.Contains("output_modalities", StringComparison.Ordinal))
+                {
+                    // Detected OpenRouter: its default list leaves out non-text models; ask again for all of them.
+                    shape = parsed.Shape;
+                    url = WithQuery(url, "output_modalities=all");
+                    continue;
+                }
                 shape = parsed.Shape;
                 models.AddRange(parsed.Models);
                 skipped += parsed.Skipped;
