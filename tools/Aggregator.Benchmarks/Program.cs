@@ -1,15 +1,23 @@
-using Aggregator.Benchmarks;
+namespace Aggregator.Benchmarks;
 
-// One subcommand per benchmark; each prints its own figures.
-var commands = new Dictionary<string, Func<string[], Task>>(StringComparer.OrdinalIgnoreCase)
+// Not top-level statements: the app's own `Program` (for WebApplicationFactory<Program>) must stay unambiguous.
+public static class BenchmarkMain
 {
-    ["sync"] = SyncBenchmark.RunAsync,
-};
+    // One subcommand per benchmark; each prints its own figures.
+    static readonly Dictionary<string, Func<string[], Task>> Commands = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["sync"] = SyncBenchmark.RunAsync,
+        ["catalog"] = CatalogBenchmark.RunAsync,
+    };
 
-if (args.Length == 0 || !commands.TryGetValue(args[0], out var run))
-{
-    Console.Error.WriteLine($"Usage: ./bench.sh <{string.Join("|", commands.Keys)}>");
-    return 2;
+    public static async Task<int> Main(string[] args)
+    {
+        if (args.Length == 0 || !Commands.TryGetValue(args[0], out var run))
+        {
+            await Console.Error.WriteLineAsync($"Usage: ./bench.sh <{string.Join("|", Commands.Keys)}>");
+            return 2;
+        }
+        await run(args[1..]);
+        return 0;
+    }
 }
-await run(args[1..]);
-return 0;

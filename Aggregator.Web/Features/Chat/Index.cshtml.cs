@@ -1,10 +1,80 @@
+using System.Globalization;
+using Aggregator.Web.Data;
+using Aggregator.Web.Features.Account;
+using Aggregator.Web.Features.Catalog;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.Extensions.Options;
 
 namespace Aggregator.Web.Features.Chat;
 
+/// <summary>
+/// The chat screen: "/" for a new chat, "/{id}" for a conversation (another user's id is a 404).
+/// A reply still streaming is rendered with its live text and sequence number, and the script
+/// resumes it from there over the hub.
+/// </summary>
 [Authorize]
-public sealed class IndexModel : PageModel
+public sealed class IndexModel(
+    Conversations conversations,
+    GenerationManager generations,
+    CatalogCache catalog,
+    MarkdownRenderer markdown,
+    IOptions<ChatOptions> options) : PageModel
 {
-    public void OnGet() { }
+    public ConversationPage Sidebar { get; private set; } = new([], null);
+    public Conversation? Conversation { get; private set; }
+    public IReadOnlyList<MessageView> Messages { get; private set; } = [];
+    public CatalogModel? SelectedModel { get; private set; }
+    public int MaxMessageChars => options.Value.MaxMessageChars;
+
+    public async Task<IActionResult> OnGetAsync(Guid? id, CancellationToken ct)
+    {
+        var userId = User.GetUserId()!;
+        if (id is { } conversationId)
+        {
+            Conversation = await conversations.FindAsync(userId, conversationId, ct);
+            if (Conversation is null) return NotFound();
+            var rows = await conversations.MessagesAsync(userId, conversationId, ct);
+            Messages = rows.Select(m => View(m, userId)).ToList();
+            if (Conversation.ModelId is { } modelId)
+                SelectedModel = (await catalog.GetAsync(User.GetTier(), ct)).Find(modelId);
+        }
+        Sidebar = await conversations.ListAsync(userId, null, null, options.Value.SidebarPageSize, ct);
+        return Page();
+    }
+
+    MessageView View(Message m, string userId)
+    {
+        var content = m.Content;
+        var seq = m.Seq;
+        var live = false;
+        if (m.Status == MessageStatus.Streaming && generations.Find(m.Id, userId) is { } generation)
+        {
+            (content, _, seq) = generation.Snapshot();
+            live = true;
+        }
+        var html = m.Role == MessageRole.Assistant ? markdown.Render(content) : "";
+        var stats = new MessageStats(m.ModelName, m.PromptTokens, m.CompletionTokens, m.TokensEstimated, m.TimeToFirstTokenMs, m.DurationMs, m.FinishReason);
+        return new MessageView(m.Id, m.Role, StatusNames.Of(m.Status), content, html, seq, content.Length, live, stats, m.Error);
+    }
+
+    public static string Meta(MessageStats s)
+    {
+        var parts = new List<string>();
+        if (!string.IsNullOrEmpty(s.ModelName)) parts.Add(s.ModelName);
+        if (s.CompletionTokens is { } completion)
+            parts.Add($"{(s.TokensEstimated ? "~" : "")}{completion.ToString(CultureInfo.InvariantCulture)} tokens");
+        if (s.TimeToFirstTokenMs is { } ttft)
+            parts.Add("TTFT " + (ttft / 1000.0).ToString("0.00", CultureInfo.InvariantCulture) + " s");
+        if (s.CompletionTokens is { } tokens && s.DurationMs is { } duration)
+        {
+            var streaming = (duration - (s.TimeToFirstTokenMs ?? 0)) / 1000.0;
+            if (streaming > 0 && tokens > 0) parts.Add((tokens / streaming).ToString("0.0", CultureInfo.InvariantCulture) + " tok/s");
+        }
+        return string.Join(" · ", parts);
+    }
 }
+
+public sealed record MessageView(long Id, MessageRole Role, string Status, string Text, string Html, int Seq, int Length, bool Live,
+    MessageStats Stats, string? Error);

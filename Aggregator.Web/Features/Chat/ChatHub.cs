@@ -1,0 +1,166 @@
+using Aggregator.Web.Data;
+using Aggregator.Web.Features.Account;
+using Aggregator.Web.Features.Catalog;
+using Aggregator.Web.Upstream;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Aggregator.Web.Features.Chat;
+
+/// <summary>
+/// The chat's only entry point for changes. Holds no state (a hub instance lives for one call):
+/// conversations are in the database, generations in <see cref="GenerationManager"/>. Every call
+/// checks ownership through <see cref="Conversations"/>, whose queries filter on the caller.
+/// </summary>
+[Authorize]
+public sealed class ChatHub(
+    Conversations conversations,
+    AppDbContext db,
+    GenerationManager generations,
+    CatalogCache catalog,
+    MarkdownRenderer markdown,
+    IOptions<ChatOptions> options) : Hub<IChatClient>
+{
+    const string NotFound = "This conversation does not exist or was deleted.";
+
+    string UserId => Context.User?.GetUserId() ?? throw new HubException("Not signed in.");
+    Tier UserTier => Context.User?.GetTier() ?? Tier.Free;
+    CancellationToken Aborted => Context.ConnectionAborted;
+
+    public Task<ConversationPage> ListConversations(string? search, DateTime? before) =>
+        conversations.ListAsync(UserId, search, before, options.Value.SidebarPageSize, Aborted);
+
+    public async Task<SendResult> Send(SendRequest request)
+    {
+        ValidateText(request.Text);
+        var model = await AllowedModelAsync(request.ModelId);
+        var conversation = request.ConversationId is { } id
+            ? await conversations.FindAsync(UserId, id, Aborted) ?? throw new HubException(NotFound)
+            : await conversations.CreateAsync(UserId, model.Id, Aborted);
+        EnsureIdle(conversation.Id);
+
+        conversation.ModelId = model.Id;
+        conversation.UpdatedAt = DateTime.UtcNow;
+        var question = new Message { ConversationId = conversation.Id, Role = MessageRole.User, Content = request.Text, Status = MessageStatus.Complete };
+        db.Messages.Add(question);
+        await db.SaveChangesAsync(Aborted);
+        return await StartReplyAsync(conversation, question.Id, model);
+    }
+
+    /// <summary>Replaces the last reply with a new one (also the "retry" after a failure).</summary>
+    public async Task<SendResult> Regenerate(Guid conversationId, long modelId)
+    {
+        var conversation = await conversations.FindAsync(UserId, conversationId, Aborted) ?? throw new HubException(NotFound);
+        EnsureIdle(conversation.Id);
+        var model = await AllowedModelAsync(modelId);
+        var lastQuestion = await db.Messages.Where(m => m.ConversationId == conversation.Id && m.Role == MessageRole.User)
+            .OrderByDescending(m => m.Id).Select(m => (long?)m.Id).FirstOrDefaultAsync(Aborted)
+            ?? throw new HubException("There is no question to answer again.");
+        await conversations.TruncateAfterAsync(conversation.Id, lastQuestion, Aborted);
+        conversation.ModelId = model.Id;
+        return await StartReplyAsync(conversation, lastQuestion, model);
+    }
+
+    /// <summary>Edit-and-resend: changes a question, drops everything after it, asks again.</summary>
+    public async Task<SendResult> Edit(Guid conversationId, long messageId, string text, long modelId)
+    {
+        ValidateText(text);
+        var conversation = await conversations.FindAsync(UserId, conversationId, Aborted) ?? throw new HubException(NotFound);
+        EnsureIdle(conversation.Id);
+        var model = await AllowedModelAsync(modelId);
+        var question = await db.Messages.FirstOrDefaultAsync(m => m.Id == messageId && m.ConversationId == conversation.Id && m.Role == MessageRole.User, Aborted)
+            ?? throw new HubException("That message is not a question in this conversation.");
+        await conversations.TruncateAfterAsync(conversation.Id, question.Id, Aborted);
+        question.Content = text;
+        conversation.ModelId = model.Id;
+        conversation.UpdatedAt = DateTime.UtcNow;
+        await db.SaveChangesAsync(Aborted);
+        return await StartReplyAsync(conversation, question.Id, model);
+    }
+
+    public Task<bool> Stop(Guid conversationId) => Task.FromResult(generations.Stop(conversationId, UserId));
+
+    /// <summary>Catch up on a reply after a reload or reconnect: deltas after <paramref name="afterSeq"/>, or its final state.</summary>
+    public async Task<ResumeResult> Resume(long messageId, int afterSeq)
+    {
+        if (generations.Find(messageId, UserId) is { } live) return live.Resume(afterSeq);
+        var message = await db.Messages.AsNoTracking()
+            .FirstOrDefaultAsync(m => m.Id == messageId && m.Conversation!.UserId == UserId && m.Conversation.DeletedAt == null, Aborted)
+            ?? throw new HubException("This message does not exist.");
+        // Finished between the page render and now (or on another node): hand over the final state.
+        return new ResumeResult(false, [], message.Content, message.Seq, Completed(message, markdown));
+    }
+
+    public async Task<ConversationSummary> Rename(Guid conversationId, string title)
+    {
+        if (string.IsNullOrWhiteSpace(title)) throw new HubException("A title cannot be empty.");
+        var summary = await conversations.RenameAsync(UserId, conversationId, title, Aborted) ?? throw new HubException(NotFound);
+        await Clients.User(UserId).ConversationChanged(summary);
+        return summary;
+    }
+
+    public async Task Delete(Guid conversationId)
+    {
+        if (!await conversations.DeleteAsync(UserId, conversationId, Aborted)) throw new HubException(NotFound);
+        generations.Stop(conversationId, UserId);
+    }
+
+    public async Task<ConversationSummary> Restore(Guid conversationId) =>
+        await conversations.RestoreAsync(UserId, conversationId, Aborted) ?? throw new HubException(NotFound);
+
+    public async Task SetModel(Guid conversationId, long modelId)
+    {
+        var model = await AllowedModelAsync(modelId);
+        if (!await conversations.SetModelAsync(UserId, conversationId, model.Id, Aborted)) throw new HubException(NotFound);
+    }
+
+    async Task<SendResult> StartReplyAsync(Conversation conversation, long questionId, CatalogModel model)
+    {
+        var reply = new Message
+        {
+            ConversationId = conversation.Id, Role = MessageRole.Assistant, Status = MessageStatus.Streaming,
+            ModelId = model.Id, ModelName = model.ModelId,
+        };
+        db.Messages.Add(reply);
+        await db.SaveChangesAsync(Aborted);
+
+        var history = await conversations.HistoryAsync(conversation.Id, questionId, Aborted);
+        var request = new ChatRequest(UserId, UserTier, model.Id, history, MessageId: reply.Id);
+        if (!generations.TryStart(new GenerationStart(UserId, conversation.Id, questionId, reply.Id, model.ModelId, request)))
+        {
+            await db.Messages.Where(m => m.Id == reply.Id).ExecuteDeleteAsync(Aborted);
+            throw new HubException("A reply is already being written in this conversation. Stop it first.");
+        }
+        return new SendResult(conversation.Id, questionId, reply.Id);
+    }
+
+    void ValidateText(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) throw new HubException("The message is empty. Type something first.");
+        var max = options.Value.MaxMessageChars;
+        if (text.Length > max)
+            throw new HubException($"The message is {text.Length:N0} characters long; the limit is {max:N0}. Shorten it or send it in parts.");
+    }
+
+    void EnsureIdle(Guid conversationId)
+    {
+        if (generations.IsStreaming(conversationId))
+            throw new HubException("A reply is already being written in this conversation. Stop it first.");
+    }
+
+    async Task<CatalogModel> AllowedModelAsync(long modelId)
+    {
+        var view = await catalog.GetAsync(UserTier, Aborted);
+        var model = view.Find(modelId) ?? throw new HubException("This model is not available. Pick another one.");
+        if (view.IsLocked(model))
+            throw new HubException($"{model.Name} needs the {model.TierRequired.ToString().ToLowerInvariant()} tier; you are on {UserTier.ToString().ToLowerInvariant()}.");
+        return model;
+    }
+
+    internal static GenerationCompletedEvent Completed(Message m, MarkdownRenderer markdown) =>
+        new(m.ConversationId, m.Id, StatusNames.Of(m.Status), m.Seq, markdown.Render(m.Content),
+            new MessageStats(m.ModelName, m.PromptTokens, m.CompletionTokens, m.TokensEstimated, m.TimeToFirstTokenMs, m.DurationMs, m.FinishReason),
+            m.Error);
+}

@@ -1,0 +1,60 @@
+using System.ComponentModel.DataAnnotations;
+using Aggregator.Web.Data;
+
+namespace Aggregator.Web.Features.Chat;
+
+// Everything on the wire between ChatHub and the browser: records, camelCase JSON.
+
+/// <summary>Server → client calls. Sent to every connection of the conversation's owner.</summary>
+public interface IChatClient
+{
+    Task GenerationStarted(GenerationStartedEvent started);
+    /// <summary>One token (or a few), in order: <see cref="TokenDelta.Seq"/> starts at 1 per message.</summary>
+    Task Delta(TokenDelta delta);
+    /// <summary>Throttled Markdig rendering of the first <see cref="RenderedSnapshot.Length"/> characters.</summary>
+    Task Snapshot(RenderedSnapshot snapshot);
+    Task GenerationCompleted(GenerationCompletedEvent completed);
+    Task ConversationChanged(ConversationSummary conversation);
+}
+
+public sealed record TokenDelta(Guid ConversationId, long MessageId, int Seq, string Text);
+
+public sealed record RenderedSnapshot(Guid ConversationId, long MessageId, int Seq, int Length, string Html);
+
+public sealed record GenerationStartedEvent(Guid ConversationId, long UserMessageId, long MessageId, string? ModelName);
+
+public sealed record MessageStats(string? ModelName, int? PromptTokens, int? CompletionTokens, bool TokensEstimated,
+    int? TimeToFirstTokenMs, int? DurationMs, string? FinishReason);
+
+public sealed record GenerationCompletedEvent(Guid ConversationId, long MessageId, string Status, int Seq, string Html,
+    MessageStats Stats, string? Error);
+
+public sealed record ConversationSummary(Guid Id, string Title, DateTime UpdatedAt, long? ModelId);
+
+public sealed record ConversationPage(IReadOnlyList<ConversationSummary> Items, DateTime? NextBefore);
+
+public sealed record SendRequest(Guid? ConversationId, long ModelId, string Text);
+
+public sealed record SendResult(Guid ConversationId, long UserMessageId, long AssistantMessageId);
+
+/// <summary>
+/// Answer to a resume: the deltas after the client's sequence number while the generation is live
+/// and still in the buffer; otherwise the full text so far (<see cref="Content"/>) or the final state.
+/// </summary>
+public sealed record ResumeResult(bool Live, IReadOnlyList<TokenDelta> Deltas, string? Content, int Seq, GenerationCompletedEvent? Completed);
+
+public sealed class ChatOptions
+{
+    /// <summary>Longest user message accepted, in characters.</summary>
+    [Range(1, 10_000_000)] public int MaxMessageChars { get; set; } = 100_000;
+    /// <summary>Recent deltas kept per live generation for reconnecting clients.</summary>
+    [Range(16, 1_000_000)] public int ResumeBufferDeltas { get; set; } = 4096;
+    [Range(50, 60_000)] public int PersistIntervalMs { get; set; } = 1000;
+    [Range(20, 10_000)] public int SnapshotIntervalMs { get; set; } = 150;
+    [Range(5, 200)] public int SidebarPageSize { get; set; } = 30;
+}
+
+static class StatusNames
+{
+    public static string Of(MessageStatus status) => status.ToString().ToLowerInvariant();
+}

@@ -1,0 +1,113 @@
+using Aggregator.Web.Data;
+using Aggregator.Web.Upstream;
+using Microsoft.EntityFrameworkCore;
+
+namespace Aggregator.Web.Features.Chat;
+
+/// <summary>
+/// A user's conversations. Every query filters on the owner inside its Where, so another user's
+/// id (or a deleted conversation) simply finds nothing.
+/// </summary>
+public sealed class Conversations(AppDbContext db)
+{
+    public const string DefaultTitle = "New chat";
+    const int TitleMax = 200;
+
+    IQueryable<Conversation> Owned(string userId) =>
+        db.Conversations.Where(c => c.UserId == userId && c.DeletedAt == null);
+
+    public Task<Conversation?> FindAsync(string userId, Guid id, CancellationToken ct) =>
+        Owned(userId).FirstOrDefaultAsync(c => c.Id == id, ct);
+
+    /// <summary>Newest first, keyset-paged on UpdatedAt; <paramref name="search"/> matches title or any message.</summary>
+    public async Task<ConversationPage> ListAsync(string userId, string? search, DateTime? before, int pageSize, CancellationToken ct)
+    {
+        var query = Owned(userId);
+        if (before is { } b) query = query.Where(c => c.UpdatedAt < b);
+        if (!string.IsNullOrWhiteSpace(search))
+        {
+            var term = search.Trim().ToLowerInvariant();
+            query = query.Where(c => c.Title.ToLower().Contains(term) || c.Messages.Any(m => m.Content.ToLower().Contains(term)));
+        }
+        var items = await query.OrderByDescending(c => c.UpdatedAt)
+            .Take(pageSize + 1)
+            .Select(c => new ConversationSummary(c.Id, c.Title, c.UpdatedAt, c.ModelId))
+            .ToListAsync(ct);
+        var next = items.Count > pageSize ? items[pageSize - 1].UpdatedAt : (DateTime?)null;
+        return new ConversationPage(items.Take(pageSize).ToList(), next);
+    }
+
+    public async Task<Conversation> CreateAsync(string userId, long? modelId, CancellationToken ct)
+    {
+        var conversation = new Conversation { Id = Guid.CreateVersion7(), UserId = userId, Title = DefaultTitle, ModelId = modelId };
+        db.Conversations.Add(conversation);
+        await db.SaveChangesAsync(ct);
+        return conversation;
+    }
+
+    public async Task<ConversationSummary?> RenameAsync(string userId, Guid id, string title, CancellationToken ct)
+    {
+        var conversation = await FindAsync(userId, id, ct);
+        if (conversation is null) return null;
+        conversation.Title = Clip(title, TitleMax);
+        conversation.TitleIsAutomatic = false;
+        await db.SaveChangesAsync(ct);
+        return Summary(conversation);
+    }
+
+    /// <summary>Soft delete, so the sidebar can offer an undo.</summary>
+    public async Task<bool> DeleteAsync(string userId, Guid id, CancellationToken ct) =>
+        await Owned(userId).Where(c => c.Id == id)
+            .ExecuteUpdateAsync(s => s.SetProperty(c => c.DeletedAt, DateTime.UtcNow), ct) == 1;
+
+    public async Task<ConversationSummary?> RestoreAsync(string userId, Guid id, CancellationToken ct)
+    {
+        var conversation = await db.Conversations.FirstOrDefaultAsync(c => c.UserId == userId && c.Id == id && c.DeletedAt != null, ct);
+        if (conversation is null) return null;
+        conversation.DeletedAt = null;
+        await db.SaveChangesAsync(ct);
+        return Summary(conversation);
+    }
+
+    public async Task<bool> SetModelAsync(string userId, Guid id, long modelId, CancellationToken ct) =>
+        await Owned(userId).Where(c => c.Id == id)
+            .ExecuteUpdateAsync(s => s.SetProperty(c => c.ModelId, modelId), ct) == 1;
+
+    public Task<List<Message>> MessagesAsync(string userId, Guid id, CancellationToken ct) =>
+        db.Messages.AsNoTracking()
+            .Where(m => m.ConversationId == id && m.Conversation!.UserId == userId && m.Conversation.DeletedAt == null)
+            .OrderBy(m => m.Id)
+            .ToListAsync(ct);
+
+    /// <summary>The turns sent to the model: everything up to and including <paramref name="upToMessageId"/>, failed replies left out.</summary>
+    public async Task<IReadOnlyList<ChatTurn>> HistoryAsync(Guid conversationId, long upToMessageId, CancellationToken ct) =>
+        await db.Messages.AsNoTracking()
+            .Where(m => m.ConversationId == conversationId && m.Id <= upToMessageId && m.Content != ""
+                        && (m.Role != MessageRole.Assistant || m.Status != MessageStatus.Failed))
+            .OrderBy(m => m.Id)
+            .Select(m => new ChatTurn(m.Role, m.Content))
+            .ToListAsync(ct);
+
+    /// <summary>Drops every message after <paramref name="messageId"/> (for regenerate and edit-and-resend).</summary>
+    public Task<int> TruncateAfterAsync(Guid conversationId, long messageId, CancellationToken ct) =>
+        db.Messages.Where(m => m.ConversationId == conversationId && m.Id > messageId).ExecuteDeleteAsync(ct);
+
+    public static ConversationSummary Summary(Conversation c) => new(c.Id, c.Title, c.UpdatedAt, c.ModelId);
+
+    /// <summary>The automatic title: the first line of the first question, cut at a word boundary.</summary>
+    public static string TitleFrom(string firstQuestion)
+    {
+        var line = firstQuestion.Trim().Split('\n', 2)[0].Trim();
+        line = string.Join(' ', line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+        if (line.Length <= 60) return line.Length == 0 ? DefaultTitle : line;
+        var cut = line.LastIndexOf(' ', 60);
+        return line[..(cut > 20 ? cut : 60)] + "…";
+    }
+
+    static string Clip(string text, int max)
+    {
+        var t = text.Trim();
+        if (t.Length == 0) t = DefaultTitle;
+        return t.Length <= max ? t : t[..max];
+    }
+}

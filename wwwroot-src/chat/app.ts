@@ -1,0 +1,382 @@
+// The chat screen: hub connection, composer, replies streaming in, model choice per conversation.
+import { HubConnectionBuilder, HubConnectionState, LogLevel, type HubConnection } from "@microsoft/signalr";
+import { type Catalog, type CatalogModel, loadCatalog } from "./catalog";
+import {
+  assistantMessage, type GenerationCompleted, Reply, type RenderedSnapshot, type ResumeResult, type TokenDelta, userMessage,
+} from "./messages";
+import { ModelPicker } from "./model-picker";
+import { recentModels } from "./preferences";
+import { copyText } from "./render";
+import { type ConversationSummary, Sidebar } from "./sidebar";
+
+interface SendResult { conversationId: string; userMessageId: number; assistantMessageId: number }
+
+/** HubException text without SignalR's "An unexpected error occurred invoking…" prefix. */
+function hubError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const marker = "HubException: ";
+  const at = message.indexOf(marker);
+  return at >= 0 ? message.slice(at + marker.length) : "The server could not be reached. Check your connection and try again.";
+}
+
+export class ChatApp {
+  private readonly hub: HubConnection;
+  private readonly log: HTMLElement;
+  private readonly input: HTMLTextAreaElement;
+  private readonly sendButton: HTMLButtonElement;
+  private readonly stopButton: HTMLButtonElement;
+  private readonly errorEl: HTMLElement;
+  private readonly status: HTMLElement;
+  private readonly maxChars: number;
+  private readonly replies = new Map<number, Reply>();
+  /** Events for replies whose element is not known yet (they can beat the Send result). */
+  private readonly early = new Map<number, ((r: Reply) => void)[]>();
+  private readonly resuming = new Set<number>();
+  private conversationId: string;
+  private picker: ModelPicker | null = null;
+  private catalog: Catalog | null = null;
+  private sidebar: Sidebar;
+  private stickToBottom = true;
+
+  constructor(private readonly root: HTMLElement) {
+    this.log = root.querySelector("#chat-log")!;
+    this.input = root.querySelector("#composer-input")!;
+    this.sendButton = root.querySelector("#send-button")!;
+    this.stopButton = root.querySelector("#stop-button")!;
+    this.errorEl = root.querySelector("#composer-error")!;
+    this.status = root.querySelector("#chat-status")!;
+    this.conversationId = root.dataset.conversationId ?? "";
+    this.maxChars = Number(root.dataset.maxChars ?? 100000);
+
+    this.hub = new HubConnectionBuilder().withUrl("/hubs/chat").withAutomaticReconnect().configureLogging(LogLevel.Warning).build();
+    this.hub.on("Delta", (d: TokenDelta) => this.withReply(d.messageId, (r) => { if (!r.delta(d)) void this.resume(r); }));
+    this.hub.on("Snapshot", (s: RenderedSnapshot) => this.withReply(s.messageId, (r) => r.snapshot(s)));
+    this.hub.on("GenerationStarted", () => { /* this tab created its own placeholder; other tabs catch up on reload */ });
+    this.hub.on("GenerationCompleted", (c: GenerationCompleted) => this.withReply(c.messageId, (r) => this.completed(r, c)));
+    this.hub.on("ConversationChanged", (c: ConversationSummary) => this.sidebar.upsert(c));
+    this.hub.onreconnecting(() => this.announce("Connection lost. Reconnecting…"));
+    this.hub.onreconnected(() => { this.announce("Reconnected."); this.resumeAll(); });
+
+    this.sidebar = new Sidebar(root, this.hub, () => this.conversationId, () => this.leaveConversation(),
+      (title) => this.setTitle(title), (text) => this.announce(text), root.dataset.nextBefore ?? "");
+
+    for (const el of this.log.querySelectorAll<HTMLElement>(".msg-assistant")) this.track(new Reply(el, () => this.follow()));
+    this.wireComposer();
+    this.wireLog();
+    this.wireSidebarToggle();
+    this.scrollToBottom();
+  }
+
+  async start(): Promise<void> {
+    void this.loadModels();
+    try {
+      await this.hub.start();
+      this.resumeAll();
+    } catch {
+      this.showError("The chat server could not be reached. Reload the page to try again.");
+    }
+    this.refreshButtons();
+  }
+
+  private async loadModels(): Promise<void> {
+    try {
+      this.catalog = await loadCatalog();
+    } catch (e) {
+      this.showError(e instanceof Error ? e.message : "The model list could not be loaded.");
+      return;
+    }
+    const picker = new ModelPicker(this.root.querySelector("#model-picker")!, this.catalog, (m) => void this.modelChosen(m));
+    this.picker = picker;
+    const byId = (id: number) => { const m = this.catalog!.byId.get(id); return m && !m.locked ? m : undefined; };
+    const current = Number(this.root.dataset.modelId || 0);
+    const initial = (current ? this.catalog.byId.get(current) : undefined)
+      ?? recentModels().map(byId).find((m) => m)
+      ?? this.catalog.groups.flatMap((g) => g.models).find((m) => !m.locked)
+      ?? null;
+    picker.show(initial);
+  }
+
+  private async modelChosen(model: CatalogModel): Promise<void> {
+    this.input.focus();
+    this.announce(`Model ${model.name} selected.`);
+    if (!this.conversationId) return;
+    try {
+      await this.hub.invoke("SetModel", this.conversationId, model.id);
+    } catch (e) {
+      this.showError(hubError(e));
+    }
+  }
+
+  private wireComposer(): void {
+    const form = this.root.querySelector<HTMLFormElement>("#composer")!;
+    form.addEventListener("submit", (e) => { e.preventDefault(); void this.send(); });
+    this.input.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); void this.send(); }
+    });
+    this.input.addEventListener("input", () => {
+      this.autosize();
+      if (this.input.value.length <= this.maxChars) this.hideError();
+    });
+    this.stopButton.addEventListener("click", () => void this.stop());
+  }
+
+  private wireLog(): void {
+    this.log.addEventListener("scroll", () => {
+      // Follow new text only while the reader is at the bottom; never yank them back while they read.
+      this.stickToBottom = this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 48;
+    });
+    this.log.addEventListener("click", (e) => {
+      const button = (e.target as HTMLElement).closest<HTMLElement>("button[data-action]");
+      if (!button) return;
+      const message = button.closest<HTMLElement>(".msg");
+      switch (button.dataset.action) {
+        case "copy-code":
+          void copyText(button.closest(".code-block")?.querySelector("code")?.textContent ?? "", button);
+          break;
+        case "copy":
+          void copyText(message?.querySelector(".msg-body")?.textContent ?? "", button);
+          break;
+        case "regenerate":
+          void this.regenerate();
+          break;
+        case "edit":
+          if (message) this.startEdit(message);
+          break;
+      }
+    });
+  }
+
+  private wireSidebarToggle(): void {
+    const toggle = this.root.querySelector<HTMLButtonElement>("#sidebar-toggle")!;
+    toggle.addEventListener("click", () => {
+      const open = this.root.classList.toggle("sidebar-open");
+      toggle.setAttribute("aria-expanded", `${open}`);
+    });
+  }
+
+  private async send(): Promise<void> {
+    const text = this.input.value;
+    if (!text.trim()) { this.showError("The message is empty. Type something first."); return; }
+    if (text.length > this.maxChars) {
+      this.showError(`The message is ${text.length.toLocaleString("en-US")} characters long; the limit is ${this.maxChars.toLocaleString("en-US")}. Shorten it or send it in parts.`);
+      return;
+    }
+    const model = this.picker?.selected;
+    if (!model) { this.showError("Choose a model first."); return; }
+    if (this.busy) return;
+    this.hideError();
+
+    this.root.querySelector("#chat-welcome")?.remove();
+    const question = userMessage(text);
+    const answer = assistantMessage(model.modelId);
+    this.log.append(question, answer);
+    this.stickToBottom = true;
+    this.scrollToBottom();
+    this.input.value = "";
+    this.autosize();
+    this.input.focus();
+    this.setBusy(true);
+    try {
+      const result = await this.hub.invoke<SendResult>("Send", { conversationId: this.conversationId || null, modelId: model.id, text });
+      question.dataset.messageId = `${result.userMessageId}`;
+      answer.dataset.messageId = `${result.assistantMessageId}`;
+      if (!this.conversationId) {
+        this.conversationId = result.conversationId;
+        this.root.dataset.conversationId = result.conversationId;
+        history.replaceState(null, "", `/${result.conversationId}`);
+        this.sidebar.upsert({ id: result.conversationId, title: "New chat", updatedAt: new Date().toISOString(), modelId: model.id });
+      }
+      this.track(new Reply(answer, () => this.follow()));
+      this.announce("Reply started.");
+    } catch (e) {
+      question.remove();
+      answer.remove();
+      this.input.value = text;
+      this.autosize();
+      this.showError(hubError(e));
+      this.setBusy(false);
+    }
+  }
+
+  private async regenerate(): Promise<void> {
+    const model = this.picker?.selected;
+    if (!this.conversationId || !model || this.busy) return;
+    await this.restart(() => this.hub.invoke<SendResult>("Regenerate", this.conversationId, model.id), model,
+      (result) => this.removeAfter(result.userMessageId));
+  }
+
+  private startEdit(message: HTMLElement): void {
+    const body = message.querySelector<HTMLElement>(".msg-body")!;
+    if (message.querySelector("form") || this.busy) return;
+    const form = document.createElement("form");
+    form.className = "msg-edit";
+    const area = document.createElement("textarea");
+    area.className = "form-control";
+    area.value = body.textContent ?? "";
+    area.setAttribute("aria-label", "Edit message");
+    const save = document.createElement("button");
+    save.type = "submit";
+    save.className = "btn btn-sm btn-primary";
+    save.textContent = "Save and resend";
+    const cancel = document.createElement("button");
+    cancel.type = "button";
+    cancel.className = "btn btn-sm btn-link";
+    cancel.textContent = "Cancel";
+    form.append(area, save, cancel);
+    body.hidden = true;
+    body.after(form);
+    area.focus();
+    const close = () => { form.remove(); body.hidden = false; };
+    cancel.addEventListener("click", close);
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const model = this.picker?.selected;
+      const id = Number(message.dataset.messageId);
+      if (!model || !id) return;
+      const text = area.value;
+      void this.restart(() => this.hub.invoke<SendResult>("Edit", this.conversationId, id, text, model.id), model, (result) => {
+        close();
+        body.textContent = text;
+        this.removeAfter(result.userMessageId);
+      });
+    });
+  }
+
+  /** Regenerate and edit: the server dropped the messages after the question; mirror it and stream the new reply. */
+  private async restart(call: () => Promise<SendResult>, model: CatalogModel, before: (r: SendResult) => void): Promise<void> {
+    this.setBusy(true);
+    try {
+      const result = await call();
+      before(result);
+      const answer = assistantMessage(model.modelId);
+      answer.dataset.messageId = `${result.assistantMessageId}`;
+      this.log.append(answer);
+      this.stickToBottom = true;
+      this.track(new Reply(answer, () => this.follow()));
+      this.announce("Reply started.");
+    } catch (e) {
+      this.showError(hubError(e));
+      this.setBusy(false);
+    }
+  }
+
+  private removeAfter(messageId: number): void {
+    for (const el of [...this.log.querySelectorAll<HTMLElement>(".msg")])
+      if (Number(el.dataset.messageId) > messageId) { this.replies.delete(Number(el.dataset.messageId)); el.remove(); }
+  }
+
+  private async stop(): Promise<void> {
+    if (!this.conversationId) return;
+    try {
+      await this.hub.invoke("Stop", this.conversationId);
+    } catch (e) {
+      this.showError(hubError(e));
+    }
+    this.input.focus();
+  }
+
+  private track(reply: Reply): void {
+    this.replies.set(reply.id, reply);
+    const waiting = this.early.get(reply.id);
+    this.early.delete(reply.id);
+    for (const apply of waiting ?? []) apply(reply);
+    if (reply.streaming && this.hub.state === HubConnectionState.Connected && waiting === undefined && reply.seq > 0) void this.resume(reply);
+    this.refreshButtons();
+  }
+
+  private withReply(messageId: number, apply: (r: Reply) => void): void {
+    const reply = this.replies.get(messageId);
+    if (reply) { apply(reply); return; }
+    const queue = this.early.get(messageId) ?? [];
+    queue.push(apply);
+    if (queue.length < 10_000) this.early.set(messageId, queue);
+  }
+
+  private resumeAll(): void {
+    for (const reply of this.replies.values()) if (reply.streaming) void this.resume(reply);
+  }
+
+  private async resume(reply: Reply): Promise<void> {
+    if (this.resuming.has(reply.id)) return;
+    this.resuming.add(reply.id);
+    try {
+      const result = await this.hub.invoke<ResumeResult>("Resume", reply.id, reply.seq);
+      const wasStreaming = reply.streaming;
+      reply.resume(result);
+      if (wasStreaming && !reply.streaming) this.afterCompletion(reply);
+    } catch {
+      /* the next delta or the completion event will bring it up to date */
+    } finally {
+      this.resuming.delete(reply.id);
+    }
+  }
+
+  private completed(reply: Reply, c: GenerationCompleted): void {
+    if (!reply.streaming) return;
+    reply.complete(c);
+    this.afterCompletion(reply);
+  }
+
+  private afterCompletion(reply: Reply): void {
+    const words: Record<string, string> = {
+      complete: "Reply complete.", stopped: "Reply stopped.", failed: "The reply failed.", interrupted: "The reply was interrupted.",
+    };
+    this.announce(words[reply.status] ?? "Reply finished.");
+    this.refreshButtons();
+  }
+
+  private get busy(): boolean {
+    return [...this.replies.values()].some((r) => r.streaming) || this.sendButton.disabled;
+  }
+
+  private setBusy(busy: boolean): void {
+    this.sendButton.disabled = busy;
+    this.stopButton.classList.toggle("d-none", !busy);
+  }
+
+  private refreshButtons(): void {
+    this.setBusy([...this.replies.values()].some((r) => r.streaming));
+  }
+
+  private leaveConversation(): void {
+    this.conversationId = "";
+    this.root.dataset.conversationId = "";
+    history.replaceState(null, "", "/");
+    this.replies.clear();
+    this.log.replaceChildren();
+    this.setTitle("New chat");
+    this.refreshButtons();
+  }
+
+  private setTitle(title: string): void {
+    this.root.querySelector("#chat-title")!.textContent = title;
+    document.title = `${title} · Aggregator`;
+  }
+
+  private follow(): void {
+    if (this.stickToBottom) this.scrollToBottom();
+  }
+
+  private scrollToBottom(): void {
+    this.log.scrollTop = this.log.scrollHeight;
+  }
+
+  private autosize(): void {
+    this.input.rows = Math.min(10, Math.max(1, this.input.value.split("\n").length));
+  }
+
+  private showError(text: string): void {
+    this.errorEl.textContent = text;
+    this.errorEl.classList.remove("d-none");
+  }
+
+  private hideError(): void {
+    this.errorEl.classList.add("d-none");
+    this.errorEl.textContent = "";
+  }
+
+  /** Polite status for screen readers: starts, ends and errors, never individual tokens. */
+  private announce(text: string): void {
+    this.status.textContent = text;
+  }
+}

@@ -1,0 +1,119 @@
+// One reply on screen. Design: the server renders Markdown (Markdig) and pushes throttled HTML
+// snapshots (~150 ms) alongside the raw token deltas. The body shows the latest snapshot and a
+// plain-text tail of the tokens that arrived after it, so every token is visible at once and the
+// Markdown you see while streaming is the same rendering a reload or the final message shows.
+import { enhance, formatStats, type MessageStats } from "./render";
+
+export interface TokenDelta { conversationId: string; messageId: number; seq: number; text: string }
+export interface RenderedSnapshot { conversationId: string; messageId: number; seq: number; length: number; html: string }
+export interface GenerationCompleted {
+  conversationId: string; messageId: number; status: string; seq: number; html: string; stats: MessageStats; error: string | null;
+}
+export interface ResumeResult { live: boolean; deltas: TokenDelta[]; content: string | null; seq: number; completed: GenerationCompleted | null }
+
+export class Reply {
+  seq: number;
+  status: string;
+  /** Characters of the raw text the current HTML covers. */
+  private htmlLength: number;
+  /** Raw text from character <see cref="tailStart"/> on, built from deltas. */
+  private tail = "";
+  private tailStart: number;
+  readonly body: HTMLElement;
+  private readonly tailEl: HTMLElement;
+
+  constructor(readonly el: HTMLElement, private readonly onChange: () => void) {
+    this.seq = Number(el.dataset.seq ?? 0);
+    this.status = el.dataset.status ?? "streaming";
+    this.htmlLength = Number(el.dataset.length ?? 0);
+    this.tailStart = this.htmlLength;
+    this.body = el.querySelector(".msg-body")!;
+    this.tailEl = el.querySelector(".msg-tail")!;
+    enhance(this.body);
+  }
+
+  get id(): number { return Number(this.el.dataset.messageId); }
+  get streaming(): boolean { return this.status === "streaming"; }
+
+  /** Applies a delta; returns false when a gap shows that deltas were missed (resume needed). */
+  delta(d: TokenDelta): boolean {
+    if (!this.streaming || d.seq <= this.seq) return true;
+    if (d.seq !== this.seq + 1) return false;
+    this.seq = d.seq;
+    this.tail += d.text;
+    this.paintTail();
+    return true;
+  }
+
+  snapshot(s: RenderedSnapshot): void {
+    if (!this.streaming || s.seq > this.seq || s.length < this.htmlLength) return;
+    this.body.innerHTML = s.html;
+    this.htmlLength = s.length;
+    enhance(this.body);
+    this.paintTail();
+  }
+
+  resume(r: ResumeResult): void {
+    if (r.completed) { this.complete(r.completed); return; }
+    if (r.content != null && r.seq > this.seq) {
+      // The buffer no longer held our position: start over from the full text.
+      this.body.replaceChildren();
+      this.htmlLength = 0;
+      this.tailStart = 0;
+      this.tail = r.content;
+      this.seq = r.seq;
+      this.paintTail();
+      return;
+    }
+    for (const d of r.deltas) this.delta(d);
+  }
+
+  complete(c: GenerationCompleted): void {
+    this.status = c.status;
+    this.seq = c.seq;
+    this.el.dataset.status = c.status;
+    this.el.dataset.seq = `${c.seq}`;
+    this.body.innerHTML = c.html;
+    enhance(this.body);
+    this.tail = "";
+    this.tailEl.textContent = "";
+    this.el.querySelector(".msg-meta")!.textContent = formatStats(c.stats);
+    const error = this.el.querySelector<HTMLElement>(".msg-error")!;
+    error.textContent = c.error ?? "";
+    error.classList.toggle("d-none", !c.error);
+    const regenerate = this.el.querySelector<HTMLElement>("[data-action=regenerate]");
+    if (regenerate) regenerate.textContent = c.status === "failed" || c.status === "interrupted" ? "Retry" : "Regenerate";
+    this.onChange();
+  }
+
+  private paintTail(): void {
+    const visible = this.tail.slice(Math.max(0, this.htmlLength - this.tailStart));
+    this.tailEl.textContent = visible;
+    this.onChange();
+  }
+}
+
+export function userMessage(text: string): HTMLElement {
+  const el = document.createElement("article");
+  el.className = "msg msg-user";
+  el.dataset.testid = "message-user";
+  el.innerHTML = '<h2 class="visually-hidden">You said</h2><div class="msg-body"></div>' +
+    '<div class="msg-actions"><button type="button" class="btn btn-sm btn-link" data-action="edit">Edit</button></div>';
+  el.querySelector(".msg-body")!.textContent = text;
+  return el;
+}
+
+export function assistantMessage(modelName: string): HTMLElement {
+  const el = document.createElement("article");
+  el.className = "msg msg-assistant";
+  el.dataset.testid = "message-assistant";
+  el.dataset.status = "streaming";
+  el.dataset.seq = "0";
+  el.dataset.length = "0";
+  el.innerHTML = '<h2 class="visually-hidden">Reply</h2><div class="msg-body md"></div><div class="msg-tail"></div>' +
+    '<p class="msg-error d-none" role="alert"></p><footer class="msg-meta small text-body-secondary" data-testid="message-meta"></footer>' +
+    '<div class="msg-actions"><button type="button" class="btn btn-sm btn-link" data-action="copy">Copy</button>' +
+    '<button type="button" class="btn btn-sm btn-link" data-action="regenerate" data-testid="regenerate">Regenerate</button></div>';
+  el.querySelector(".msg-meta")!.textContent = modelName;
+  return el;
+}
