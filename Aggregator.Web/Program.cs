@@ -3,8 +3,10 @@ using Aggregator.Web.Features.Account;
 using Aggregator.Web.Features.Admin;
 using Aggregator.Web.Features.Catalog;
 using Aggregator.Web.Features.Chat;
+using Aggregator.Web.Features.Demo;
 using Aggregator.Web.Infrastructure;
 using Aggregator.Web.Security;
+using Aggregator.Web.Upstream;
 using Aggregator.Web.Upstream.Sync;
 
 try
@@ -19,7 +21,9 @@ try
     builder.Services.AddAdmin();
     builder.Services.AddCatalog();
     builder.Services.AddModelSync();
+    builder.Services.AddUpstream();    // router: key pool, failover, adapters, usage, quotas
     builder.AddChat();        // conversations, SignalR hub, generations
+    builder.AddDemo();        // built-in mock upstream and a seeded demo provider (Demo:Enabled)
     builder.Services.AddRazorPages(o =>
     {
         o.RootDirectory = "/Features";
@@ -45,6 +49,7 @@ try
     app.UseAuthentication();
     app.UseAuthorization();
 
+    app.MapDemo();
     app.MapRazorPages();
     app.MapCatalog();
     app.MapChat();

@@ -83,16 +83,16 @@ internal static class MockCalls
         return (response, events);
     }
 
-    /// <summary>The raw bytes of a streamed answer, and how many reads it took.</summary>
-    public static async Task<(byte[] Bytes, int Reads)> RawAsync(HttpRequestMessage request)
+    /// <summary>The raw bytes of a streamed answer, and each read as it arrived.</summary>
+    public static async Task<(byte[] Bytes, List<byte[]> Reads)> RawAsync(HttpRequestMessage request)
     {
         using var response = await Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         await using var body = await response.Content.ReadAsStreamAsync();
         var buffer = new byte[64 * 1024];
         using var all = new MemoryStream();
-        var reads = 0;
+        var reads = new List<byte[]>();
         int n;
-        while ((n = await body.ReadAsync(buffer)) > 0) { all.Write(buffer, 0, n); reads++; }
+        while ((n = await body.ReadAsync(buffer)) > 0) { all.Write(buffer, 0, n); reads.Add(buffer[..n]); }
         return (all.ToArray(), reads);
     }
 

@@ -218,4 +218,30 @@ public class OpenAIChatTests
         var sent = JsonNode.Parse(mock.State.Received.Single().Body)!;
         Assert.True((bool)sent["stream"]!);
     }
+
+    [Fact]
+    public async Task Official_OpenAI_client_copes_with_torn_crlf_streams_full_of_comments_and_empty_chunks()
+    {
+        await using var mock = await MockUpstreamServer.StartAsync();
+        var client = new ChatClient("gpt-4o", new ApiKeyCredential(Key), new OpenAIClientOptions { Endpoint = new Uri(mock.OpenAIUrl) });
+
+        var text = new System.Text.StringBuilder();
+        await foreach (var update in client.CompleteChatStreamingAsync([new UserChatMessage("quirks mock:fault=split,crlf,comments,empty_choices")]))
+            foreach (var part in update.ContentUpdate) text.Append(part.Text);
+
+        var (_, whole, _) = await SendAsync(OpenAIRequest(mock.OpenAIUrl + "/chat/completions", Chat("quirks mock:fault=split,crlf,comments,empty_choices")));
+        Assert.Equal((string?)whole!["choices"]![0]!["message"]!["content"], text.ToString());
+    }
+
+    [Fact]
+    public async Task Official_OpenAI_client_reports_the_status_of_an_error_body()
+    {
+        await using var mock = await MockUpstreamServer.StartAsync();
+        var client = new ChatClient("gpt-4o", new ApiKeyCredential("sk-mock-fault=401-x"), new OpenAIClientOptions { Endpoint = new Uri(mock.OpenAIUrl) });
+
+        var error = await Assert.ThrowsAsync<ClientResultException>(() => client.CompleteChatAsync([new UserChatMessage("hi")]));
+
+        Assert.Equal(401, error.Status);
+        Assert.Contains("Incorrect API key provided", error.Message);
+    }
 }

@@ -59,7 +59,7 @@ internal static class AnthropicMessages
         var sent = 0;
         for (var i = 0; i < plan.Tokens.Count || endless; i++)
         {
-            if (sent == dropAfter) { request.Http.Abort(); return; }
+            if (sent == dropAfter) { await request.BreakConnectionAsync(); return; }
             if (sent == errorAfter) { await sse.EventAsync("error", events.OverloadedError()); return; }
             await OpenAIChat.Delay(endless ? TimeSpan.FromMilliseconds(100) : plan.PerToken, request.Aborted);
             await sse.EventAsync("content_block_delta", events.TextDelta(index, plan.Tokens[i % plan.Tokens.Count]));
@@ -71,7 +71,7 @@ internal static class AnthropicMessages
                 await sse.EventAsync("ping", """{"type":"ping"}""");
             }
         }
-        if (sent == dropAfter) { request.Http.Abort(); return; }
+        if (sent == dropAfter) { await request.BreakConnectionAsync(); return; }
 
         await sse.EventAsync("content_block_stop", events.BlockStop(index));
         if (faults.Has("no_finish")) return;

@@ -100,8 +100,8 @@ internal sealed record MockError(int Status, string Message, string OpenAIType, 
         },
     };
 
-    /// <summary>OpenRouter answers "no credits" with 402 rather than 429.</summary>
-    public int StatusFor(MockRoot root) => root == MockRoot.OpenRouter && Code == "insufficient_quota" ? 402 : Status;
+    /// <summary>OpenRouter (no credits) and Anthropic (billing_error) answer an empty balance with 402 rather than 429.</summary>
+    public int StatusFor(MockRoot root) => root is MockRoot.OpenRouter or MockRoot.Anthropic && Code == "insufficient_quota" ? 402 : Status;
 
     static string Masked(string? key) => key is null || key.Length < 8 ? "***" : $"{key[..4]}***{key[^4..]}";
 }

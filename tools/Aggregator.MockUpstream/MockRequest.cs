@@ -151,21 +151,28 @@ internal sealed class MockRequest
         TextAsync(error.StatusFor(Root), "application/json", MockJson.Write(error.Body(Root, RequestId)));
 
     /// <summary>A complete JSON answer, with the quirks that apply to whole bodies.</summary>
-    public async Task JsonAsync(JsonNode body)
+    public Task JsonAsync(JsonNode body) => JsonAsync(Encoding.UTF8.GetBytes(MockJson.Write(body)));
+
+    public async Task JsonAsync(byte[] body)
     {
-        var text = MockJson.Write(body);
-        if (Faults.Has("leading_blank_lines")) text = "\n\n\n\n" + text;
+        PrepareHeaders(200, "application/json");
+        if (Faults.Has("leading_blank_lines")) await Http.Response.Body.WriteAsync("\n\n\n\n"u8.ToArray(), Aborted);
         if (Faults.Argument("drop_after") is not null)
         {
             // Half a body, then the connection dies.
-            PrepareHeaders(200, "application/json");
-            var bytes = Encoding.UTF8.GetBytes(text);
-            await Http.Response.Body.WriteAsync(bytes.AsMemory(0, bytes.Length / 2), Aborted);
+            await Http.Response.Body.WriteAsync(body.AsMemory(0, body.Length / 2), Aborted);
             await Http.Response.Body.FlushAsync(Aborted);
-            Http.Abort();
+            await BreakConnectionAsync();
             return;
         }
-        await TextAsync(200, "application/json", text);
+        await Http.Response.Body.WriteAsync(body, Aborted);
+    }
+
+    /// <summary>Aborts the connection after giving what was already written time to reach the client.</summary>
+    public async Task BreakConnectionAsync()
+    {
+        try { await Task.Delay(100, Aborted); } catch (OperationCanceledException) { }
+        Http.Abort();
     }
 
     public async Task TextAsync(int status, string contentType, string text)

@@ -4,7 +4,6 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Aggregator.MockUpstream;
 
@@ -32,9 +31,10 @@ public sealed class MockUpstreamServer : IAsyncDisposable
 
     public static async Task<MockUpstreamServer> StartAsync(Action<MockUpstreamOptions>? configure = null, CancellationToken cancellationToken = default)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseKestrel(k => k.Limits.MaxRequestBodySize = 64 * 1024 * 1024).UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
+        // Empty builder: no configuration files (and their watchers), no logging; tests start many of these.
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 64 * 1024 * 1024).UseUrls("http://127.0.0.1:0");
+        builder.Services.AddRoutingCore();
         builder.Services.AddMockUpstream(configure);
         var app = builder.Build();
         app.MapMockUpstream();

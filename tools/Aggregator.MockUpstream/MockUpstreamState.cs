@@ -58,6 +58,16 @@ public sealed class MockUpstreamState(IOptions<MockUpstreamOptions> options)
         }
     }
 
+    readonly ConcurrentDictionary<string, byte[]> _lists = new(StringComparer.Ordinal);
+
+    /// <summary>Rendered model lists, keyed by everything that shapes them (count and generation included).</summary>
+    internal byte[] ListCache(string key, Func<byte[]> render)
+    {
+        if (_lists.TryGetValue(key, out var cached)) return cached;
+        if (_lists.Count > 32) _lists.Clear();
+        return _lists[key] = render();
+    }
+
     public void SetKeyFault(string apiKey, string fault) => _keyFaults[apiKey] = fault;
 
     public void ClearKeyFault(string apiKey) => _keyFaults.TryRemove(apiKey, out _);

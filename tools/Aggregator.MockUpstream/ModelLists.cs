@@ -1,11 +1,15 @@
+using System.Buffers;
 using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Text.Json.Nodes;
+using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 
 namespace Aggregator.MockUpstream;
 
-/// <summary>The model list in each provider's shape: OpenAI, OpenRouter, AiHubMix (legacy and rich), Anthropic (paged).</summary>
+/// <summary>
+/// The model list in each provider's shape: OpenAI, OpenRouter, AiHubMix (legacy and rich), Anthropic (paged).
+/// Written with Utf8JsonWriter and cached per catalogue state: a 20,000-model OpenRouter list is ~15 MB.
+/// </summary>
 internal static class ModelLists
 {
     sealed record Lookup(HashSet<string> Ids, HashSet<string> OpenRouterIds);
@@ -30,89 +34,106 @@ internal static class ModelLists
         // OpenRouter's and AiHubMix's public lists need no key; the others do.
         var keyRequired = shape is "openai" or "aihubmix-legacy" or "anthropic";
         if (await request.AnsweredByFaultAsync(keyRequired)) return;
-        var models = state.Models;
-        var strings = request.Faults.Has("numbers_as_strings");
-        var padding = request.Faults.Has("huge") ? new string('x', Math.Max(0, 10_000_000 / Math.Max(1, models.Count))) : "";
         if (request.Faults.Argument("slow") is { } slow) await Task.Delay(slow, request.Aborted);
-        JsonNode body = shape switch
+
+        var strings = request.Faults.Has("numbers_as_strings");
+        var huge = request.Faults.Has("huge");
+        var models = state.Models;
+        var query = http.Request.Query;
+        if (shape == "anthropic" && query.ContainsKey("limit") && (!int.TryParse(query["limit"], out var limit) || limit is < 1 or > 1000))
         {
-            "openai" => OpenAI(models, strings),
-            "openrouter" => OpenRouter(models, http.Request.Query["output_modalities"], strings, padding),
-            "aihubmix-legacy" => AiHubMixLegacy(models, strings),
-            "aihubmix-rich" => AiHubMixRich(models, http.Request.Query["type"], strings, padding),
-            _ => null!,
-        };
-        if (shape == "anthropic")
-        {
-            if (Anthropic(models, http.Request.Query, strings) is not { } page)
-            {
-                await request.ErrorAsync(MockError.BadParameter("limit: Input should be less than or equal to 1000"));
-                return;
-            }
-            body = page;
+            await request.ErrorAsync(MockError.BadParameter("limit: Input should be less than or equal to 1000"));
+            return;
         }
+        var cacheKey = $"{shape}|{http.Request.QueryString}|{strings}|{huge}|{state.ModelCount}|{state.CatalogueGeneration}";
+        var body = state.ListCache(cacheKey, () => Render(shape, models, query, strings,
+            huge ? new string('x', 10_000_000 / Math.Max(1, models.Count)) : ""));
         await request.JsonAsync(body);
     }
 
-    static JsonObject OpenAI(IReadOnlyList<MockModel> models, bool strings) => new()
+    static byte[] Render(string shape, IReadOnlyList<MockModel> models, IQueryCollection query, bool strings, string padding)
     {
-        ["object"] = "list",
-        ["data"] = new JsonArray([.. models.Select(m => (JsonNode)new JsonObject
+        var buffer = new ArrayBufferWriter<byte>(models.Count * 256);
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = MockJson.Options.Encoder }))
         {
-            ["id"] = m.Id,
-            ["object"] = "model",
-            ["created"] = MockJson.Number(m.Created, strings),
-            ["owned_by"] = m.Vendor == "openai" ? "system" : m.Vendor,
-        })]),
-    };
+            var json = new Writer(w, strings);
+            switch (shape)
+            {
+                case "openai": OpenAI(json, models); break;
+                case "openrouter": OpenRouter(json, models, query["output_modalities"], padding); break;
+                case "aihubmix-legacy": AiHubMixLegacy(json, models); break;
+                case "aihubmix-rich": AiHubMixRich(json, models, query["type"], padding); break;
+                default: Anthropic(json, models, query); break;
+            }
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    static void OpenAI(Writer json, IReadOnlyList<MockModel> models)
+    {
+        var w = json.W;
+        w.WriteStartObject();
+        w.WriteString("object", "list");
+        w.WriteStartArray("data");
+        foreach (var m in models)
+        {
+            w.WriteStartObject();
+            w.WriteString("id", m.Id);
+            w.WriteString("object", "model");
+            json.Number("created", m.Created);
+            w.WriteString("owned_by", m.Vendor == "openai" ? "system" : m.Vendor);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
 
     /// <summary>Text-output models only, unless <c>?output_modalities=all</c> (or a list such as <c>embeddings,image</c>).</summary>
-    static JsonObject OpenRouter(IReadOnlyList<MockModel> models, string? outputModalities, bool strings, string padding)
+    static void OpenRouter(Writer json, IReadOnlyList<MockModel> models, string? outputModalities, string padding)
     {
         var wanted = string.IsNullOrEmpty(outputModalities) ? ["text"] : outputModalities.Split(',', StringSplitOptions.TrimEntries);
         var all = wanted.Contains("all");
-        return new JsonObject
+        var w = json.W;
+        w.WriteStartObject();
+        w.WriteStartArray("data");
+        foreach (var m in models.Where(m => all || wanted.Contains(OutputModality(m))))
         {
-            ["data"] = new JsonArray([.. models.Where(m => all || wanted.Contains(OutputModality(m))).Select(m =>
-            {
-                var input = m.Vision ? new[] { "text", "image" } : ["text"];
-                return (JsonNode)new JsonObject
-                {
-                    ["id"] = m.OpenRouterId,
-                    ["canonical_slug"] = m.OpenRouterId,
-                    ["hugging_face_id"] = "",
-                    ["name"] = $"{MockCatalogue.VendorName(m.Vendor)}: {m.Name}",
-                    ["created"] = MockJson.Number(m.Created, strings),
-                    ["description"] = m.Description + padding,
-                    ["context_length"] = MockJson.Number(m.ContextLength, strings),
-                    ["architecture"] = new JsonObject
-                    {
-                        ["modality"] = $"{string.Join('+', input)}->{OutputModality(m)}",
-                        ["input_modalities"] = new JsonArray([.. input.Select(i => (JsonNode)i)]),
-                        ["output_modalities"] = new JsonArray(OutputModality(m)),
-                        ["tokenizer"] = MockCatalogue.VendorName(m.Vendor),
-                        ["instruct_type"] = null,
-                    },
-                    ["pricing"] = new JsonObject
-                    {
-                        ["prompt"] = PerToken(m.InputPerMTok),
-                        ["completion"] = PerToken(m.OutputPerMTok),
-                        ["request"] = "0",
-                        ["image"] = "0",
-                        ["web_search"] = "0",
-                        ["internal_reasoning"] = "0",
-                    },
-                    ["top_provider"] = new JsonObject
-                    {
-                        ["context_length"] = MockJson.Number(m.ContextLength, strings),
-                        ["max_completion_tokens"] = m.MaxOutput > 0 ? MockJson.Number(m.MaxOutput, strings) : null,
-                        ["is_moderated"] = m.Vendor == "openai",
-                    },
-                    ["per_request_limits"] = null,
-                    ["supported_parameters"] = new JsonArray([.. SupportedParameters(m).Select(p => (JsonNode)p)]),
-                };
-            })]),
-        };
+            string[] input = m.Vision ? ["text", "image"] : ["text"];
+            w.WriteStartObject();
+            w.WriteString("id", m.OpenRouterId);
+            w.WriteString("canonical_slug", m.OpenRouterId);
+            w.WriteString("hugging_face_id", "");
+            w.WriteString("name", $"{MockCatalogue.VendorName(m.Vendor)}: {m.Name}");
+            json.Number("created", m.Created);
+            w.WriteString("description", m.Description + padding);
+            json.Number("context_length", m.ContextLength);
+            w.WriteStartObject("architecture");
+            w.WriteString("modality", $"{string.Join('+', input)}->{OutputModality(m)}");
+            json.Strings("input_modalities", input);
+            json.Strings("output_modalities", [OutputModality(m)]);
+            w.WriteString("tokenizer", MockCatalogue.VendorName(m.Vendor));
+            w.WriteNull("instruct_type");
+            w.WriteEndObject();
+            w.WriteStartObject("pricing");
+            w.WriteString("prompt", PerToken(m.InputPerMTok));
+            w.WriteString("completion", PerToken(m.OutputPerMTok));
+            w.WriteString("request", "0");
+            w.WriteString("image", "0");
+            w.WriteString("web_search", "0");
+            w.WriteString("internal_reasoning", "0");
+            w.WriteEndObject();
+            w.WriteStartObject("top_provider");
+            json.Number("context_length", m.ContextLength);
+            if (m.MaxOutput > 0) json.Number("max_completion_tokens", m.MaxOutput);
+            else w.WriteNull("max_completion_tokens");
+            w.WriteBoolean("is_moderated", m.Vendor == "openai");
+            w.WriteEndObject();
+            w.WriteNull("per_request_limits");
+            json.Strings("supported_parameters", SupportedParameters(m));
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
     }
 
     static string OutputModality(MockModel m) => m.Type switch
@@ -135,61 +156,71 @@ internal static class ModelLists
     }
 
     /// <summary>one-api style: OpenAI items plus permission, root and parent; no top-level object.</summary>
-    static JsonObject AiHubMixLegacy(IReadOnlyList<MockModel> models, bool strings) => new()
+    static void AiHubMixLegacy(Writer json, IReadOnlyList<MockModel> models)
     {
-        ["data"] = new JsonArray([.. models.Select(m => (JsonNode)new JsonObject
+        var w = json.W;
+        w.WriteStartObject();
+        w.WriteStartArray("data");
+        foreach (var m in models)
         {
-            ["id"] = m.Id,
-            ["object"] = "model",
-            ["created"] = MockJson.Number(1_626_777_600L, strings),
-            ["owned_by"] = m.Vendor,
-            ["permission"] = new JsonArray(new JsonObject
-            {
-                ["id"] = "modelperm-LwHkVFn8AcMItP432fKKDIKJ",
-                ["object"] = "model_permission",
-                ["created"] = MockJson.Number(1_626_777_600L, strings),
-                ["allow_create_engine"] = true,
-                ["allow_sampling"] = true,
-                ["allow_logprobs"] = true,
-                ["allow_search_indices"] = false,
-                ["allow_view"] = true,
-                ["allow_fine_tuning"] = false,
-                ["organization"] = "*",
-                ["group"] = null,
-                ["is_blocking"] = false,
-            }),
-            ["root"] = m.Id,
-            ["parent"] = null,
-        })]),
-    };
+            w.WriteStartObject();
+            w.WriteString("id", m.Id);
+            w.WriteString("object", "model");
+            json.Number("created", 1_626_777_600L);
+            w.WriteString("owned_by", m.Vendor);
+            w.WriteStartArray("permission");
+            w.WriteStartObject();
+            w.WriteString("id", "modelperm-LwHkVFn8AcMItP432fKKDIKJ");
+            w.WriteString("object", "model_permission");
+            json.Number("created", 1_626_777_600L);
+            w.WriteBoolean("allow_create_engine", true);
+            w.WriteBoolean("allow_sampling", true);
+            w.WriteBoolean("allow_logprobs", true);
+            w.WriteBoolean("allow_search_indices", false);
+            w.WriteBoolean("allow_view", true);
+            w.WriteBoolean("allow_fine_tuning", false);
+            w.WriteString("organization", "*");
+            w.WriteNull("group");
+            w.WriteBoolean("is_blocking", false);
+            w.WriteEndObject();
+            w.WriteEndArray();
+            w.WriteString("root", m.Id);
+            w.WriteNull("parent");
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
 
     /// <summary>AiHubMix's public rich list: comma-separated strings, prices as numbers (USD per million tokens).</summary>
-    static JsonObject AiHubMixRich(IReadOnlyList<MockModel> models, string? type, bool strings, string padding) => new()
+    static void AiHubMixRich(Writer json, IReadOnlyList<MockModel> models, string? type, string padding)
     {
-        ["success"] = true,
-        ["message"] = "",
-        ["data"] = new JsonArray([.. models.Where(m => string.IsNullOrEmpty(type) || RichTypes(m).Split(',').Contains(type)).Select(m =>
+        var w = json.W;
+        w.WriteStartObject();
+        w.WriteBoolean("success", true);
+        w.WriteString("message", "");
+        w.WriteStartArray("data");
+        foreach (var m in models.Where(m => string.IsNullOrEmpty(type) || RichTypes(m).Split(',').Contains(type)))
         {
-            var pricing = new JsonObject
-            {
-                ["input"] = MockJson.Number(m.InputPerMTok ?? 0m, strings),
-                ["output"] = MockJson.Number(m.OutputPerMTok ?? 0m, strings),
-            };
-            if (m.Type == MockModelType.Chat) pricing["cache_read"] = MockJson.Number((m.InputPerMTok ?? 0m) / 10m, strings);
-            return (JsonNode)new JsonObject
-            {
-                ["model_id"] = m.Id,
-                ["developer_id"] = MockCatalogue.VendorNumber(m.Vendor),
-                ["desc"] = m.Description + padding,
-                ["types"] = RichTypes(m),
-                ["features"] = string.Join(',', RichFeatures(m)),
-                ["input_modalities"] = m.Vision ? "text,image" : "text",
-                ["max_output"] = MockJson.Number(m.MaxOutput, strings),
-                ["context_length"] = MockJson.Number(m.ContextLength, strings),
-                ["pricing"] = pricing,
-            };
-        })]),
-    };
+            w.WriteStartObject();
+            w.WriteString("model_id", m.Id);
+            w.WriteNumber("developer_id", MockCatalogue.VendorNumber(m.Vendor));
+            w.WriteString("desc", m.Description + padding);
+            w.WriteString("types", RichTypes(m));
+            w.WriteString("features", string.Join(',', RichFeatures(m)));
+            w.WriteString("input_modalities", m.Vision ? "text,image" : "text");
+            json.Number("max_output", m.MaxOutput);
+            json.Number("context_length", m.ContextLength);
+            w.WriteStartObject("pricing");
+            json.Number("input", m.InputPerMTok ?? 0m);
+            json.Number("output", m.OutputPerMTok ?? 0m);
+            if (m.Type == MockModelType.Chat) json.Number("cache_read", (m.InputPerMTok ?? 0m) / 10m);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
 
     static string RichTypes(MockModel m) => m.Type switch
     {
@@ -205,11 +236,10 @@ internal static class ModelLists
         if (m.Type == MockModelType.Chat) yield return "structured_outputs";
     }
 
-    /// <summary>claude-* models, paged by limit (1–1000, default 20), after_id and before_id; null when the limit is invalid.</summary>
-    static JsonObject? Anthropic(IReadOnlyList<MockModel> models, IQueryCollection query, bool strings)
+    /// <summary>claude-* models, paged by limit (1–1000, default 20), after_id and before_id.</summary>
+    static void Anthropic(Writer json, IReadOnlyList<MockModel> models, IQueryCollection query)
     {
-        var limit = 20;
-        if (query.ContainsKey("limit") && (!int.TryParse(query["limit"], out limit) || limit is < 1 or > 1000)) return null;
+        var limit = int.TryParse(query["limit"], out var l) ? l : 20;
         var claude = models.Where(m => m.IsClaude).ToList();
         var start = 0;
         var end = claude.Count;
@@ -221,21 +251,53 @@ internal static class ModelLists
         }
         var page = claude.Skip(start).Take(Math.Min(limit, Math.Max(0, end - start))).ToList();
         var hasMore = query.ContainsKey("before_id") ? start > 0 : start + page.Count < end;
-        return new JsonObject
+
+        var w = json.W;
+        w.WriteStartObject();
+        w.WriteStartArray("data");
+        foreach (var m in page)
         {
-            ["data"] = new JsonArray([.. page.Select(m => (JsonNode)new JsonObject
-            {
-                ["type"] = "model",
-                ["id"] = m.Id,
-                ["display_name"] = m.Name,
-                ["created_at"] = DateTimeOffset.FromUnixTimeSeconds(m.Created).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
-                ["max_input_tokens"] = MockJson.Number(m.ContextLength, strings),
-                ["max_tokens"] = MockJson.Number(m.MaxOutput, strings),
-                ["capabilities"] = new JsonObject { ["image_input"] = new JsonObject { ["supported"] = m.Vision } },
-            })]),
-            ["has_more"] = hasMore,
-            ["first_id"] = page.Count > 0 ? page[0].Id : null,
-            ["last_id"] = page.Count > 0 ? page[^1].Id : null,
-        };
+            w.WriteStartObject();
+            w.WriteString("type", "model");
+            w.WriteString("id", m.Id);
+            w.WriteString("display_name", m.Name);
+            w.WriteString("created_at", DateTimeOffset.FromUnixTimeSeconds(m.Created).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
+            json.Number("max_input_tokens", m.ContextLength);
+            json.Number("max_tokens", m.MaxOutput);
+            w.WriteStartObject("capabilities");
+            w.WriteStartObject("image_input");
+            w.WriteBoolean("supported", m.Vision);
+            w.WriteEndObject();
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteBoolean("has_more", hasMore);
+        if (page.Count > 0) { w.WriteString("first_id", page[0].Id); w.WriteString("last_id", page[^1].Id); }
+        else { w.WriteNull("first_id"); w.WriteNull("last_id"); }
+        w.WriteEndObject();
+    }
+
+    /// <summary>A JSON writer that writes numbers as strings when the <c>numbers_as_strings</c> quirk is on.</summary>
+    readonly record struct Writer(Utf8JsonWriter W, bool NumbersAsStrings)
+    {
+        public void Number(string name, long value)
+        {
+            if (NumbersAsStrings) W.WriteString(name, value.ToString(CultureInfo.InvariantCulture));
+            else W.WriteNumber(name, value);
+        }
+
+        public void Number(string name, decimal value)
+        {
+            if (NumbersAsStrings) W.WriteString(name, value.ToString(CultureInfo.InvariantCulture));
+            else W.WriteNumber(name, value);
+        }
+
+        public void Strings(string name, IEnumerable<string> values)
+        {
+            W.WriteStartArray(name);
+            foreach (var v in values) W.WriteStringValue(v);
+            W.WriteEndArray();
+        }
     }
 }

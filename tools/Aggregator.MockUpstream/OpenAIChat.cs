@@ -49,7 +49,7 @@ internal static class OpenAIChat
         var endless = faults.Has("endless") && plan.Tokens.Count > 0;
         for (var i = 0; i < plan.Tokens.Count || endless; i++)
         {
-            if (sent == dropAfter) { request.Http.Abort(); return; }
+            if (sent == dropAfter) { await request.BreakConnectionAsync(); return; }
             if (sent == errorAfter)
             {
                 await sse.DataAsync(faults.Has("error_event_openrouter") ? chunks.OpenRouterError() : chunks.OpenAIError());
@@ -64,7 +64,7 @@ internal static class OpenAIChat
                 if (emptyChoices) await sse.DataAsync(chunks.Empty());
             }
         }
-        if (sent == dropAfter) { request.Http.Abort(); return; }
+        if (sent == dropAfter) { await request.BreakConnectionAsync(); return; }
 
         var includeUsage = request.Json!["stream_options"]?["include_usage"] is JsonValue v && v.TryGetValue(out bool b) && b;
         var usageMissing = faults.Has("usage_missing");

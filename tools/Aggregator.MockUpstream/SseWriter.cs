@@ -7,7 +7,8 @@ namespace Aggregator.MockUpstream;
 /// <summary>
 /// Writes server-sent events byte by byte as the providers do, with the framing quirks:
 /// <c>crlf</c> line endings and <c>split</c> (each frame in 1–7 byte writes, flushed one by one,
-/// always cutting inside the frame's first multi-byte UTF-8 character).
+/// always cutting inside the frame's first multi-byte UTF-8 character, and pausing at that cut
+/// and one other so the reader sees the pieces separately).
 /// </summary>
 internal sealed class SseWriter(MockRequest request)
 {
@@ -44,6 +45,7 @@ internal sealed class SseWriter(MockRequest request)
             return;
         }
         var forcedCut = FirstMultiByteCut(bytes);
+        var pausedCut = request.Random.Next(1, bytes.Length);
         var at = 0;
         while (at < bytes.Length)
         {
@@ -52,6 +54,9 @@ internal sealed class SseWriter(MockRequest request)
             await _body.WriteAsync(bytes.AsMemory(at, size), ct);
             await _body.FlushAsync(ct);
             at += size;
+            // Kestrel coalesces quick flushes into one packet; a pause at a couple of cuts per frame
+            // (always the one inside a UTF-8 character) makes the reader really see a torn frame.
+            if (at == forcedCut || at >= pausedCut && at - size < pausedCut) await Task.Delay(5, ct);
         }
     }
 

@@ -14,7 +14,7 @@ public sealed class ChangePasswordModel(UserManager<AppUser> users, SignInManage
     public sealed class ChangePasswordInput
     {
         [Required, DataType(DataType.Password), Display(Name = "Current password")] public string CurrentPassword { get; set; } = "";
-        [Required, DataType(DataType.Password), StringLength(128, MinimumLength = 8), Display(Name = "New password")] public string NewPassword { get; set; } = "";
+        [Required, DataType(DataType.Password), StringLength(128, MinimumLength = 8, ErrorMessage = "The new password must be at least 8 characters."), Display(Name = "New password")] public string NewPassword { get; set; } = "";
         [Required, DataType(DataType.Password), Compare(nameof(NewPassword), ErrorMessage = "The passwords do not match."), Display(Name = "Confirm new password")]
         public string ConfirmPassword { get; set; } = "";
     }

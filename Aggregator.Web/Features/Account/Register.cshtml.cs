@@ -15,7 +15,7 @@ public sealed class RegisterModel(UserManager<AppUser> users, SignInManager<AppU
     public sealed class RegisterInput
     {
         [Required, EmailAddress, StringLength(256)] public string Email { get; set; } = "";
-        [Required, DataType(DataType.Password), StringLength(128, MinimumLength = 8)] public string Password { get; set; } = "";
+        [Required, DataType(DataType.Password), StringLength(128, MinimumLength = 8, ErrorMessage = "The password must be at least 8 characters.")] public string Password { get; set; } = "";
         [Required, DataType(DataType.Password), Compare(nameof(Password), ErrorMessage = "The passwords do not match.")]
         [Display(Name = "Confirm password")] public string ConfirmPassword { get; set; } = "";
     }

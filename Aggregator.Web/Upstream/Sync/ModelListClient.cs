@@ -47,6 +47,13 @@ public sealed class ModelListClient(IHttpClientFactory http, IOptions<SyncOption
                 ModelListPage parsed;
                 try { parsed = ModelListParser.Parse(root.RootElement, shape, options.Value.AiHubMixPriceTokens); }
                 catch (ModelListException ex) { throw new ModelListFetchException(ex.Message, null, attempts, ex); }
+                if (shape == ModelListShape.Auto && parsed.Shape == ModelListShape.OpenRouter && !url.Contains("output_modalities", StringComparison.Ordinal))
+                {
+                    // Detected OpenRouter: its default list leaves out non-text models; ask again for all of them.
+                    shape = parsed.Shape;
+                    url = WithQuery(url, "output_modalities=all");
+                    continue;
+                }
                 shape = parsed.Shape;
                 models.AddRange(parsed.Models);
                 skipped += parsed.Skipped;
@@ -91,14 +98,14 @@ public sealed class ModelListClient(IHttpClientFactory http, IOptions<SyncOption
                 throw new ModelListFetchException($"The model list from {host} is larger than {max / (1024 * 1024)} MB.", response.StatusCode, attempts);
             try
             {
-                await using var body = new CappedStream(await response.Content.ReadAsStreamAsync(ct), max);
+                await using var body = new UpstreamBody(await response.Content.ReadAsStreamAsync(ct), max);
                 return (await JsonDocument.ParseAsync(body, default, ct), attempts);
             }
             catch (JsonException ex)
             {
                 throw new ModelListFetchException($"The model list from {host} is not JSON ({ex.Message}).", response.StatusCode, attempts, ex);
             }
-            catch (CappedStream.TooLargeException)
+            catch (UpstreamFailure)
             {
                 throw new ModelListFetchException($"The model list from {host} is larger than {max / (1024 * 1024)} MB.", response.StatusCode, attempts);
             }
@@ -139,34 +146,4 @@ public sealed class AttemptCounter
             return base.SendAsync(request, cancellationToken);
         }
     }
-}
-
-/// <summary>Stops reading a response body past a size limit instead of buffering it all.</summary>
-internal sealed class CappedStream(Stream inner, long max) : Stream
-{
-    long _read;
-    public sealed class TooLargeException : IOException;
-
-    public override int Read(byte[] buffer, int offset, int count) => Count(inner.Read(buffer, offset, count));
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default) => Count(await inner.ReadAsync(buffer, ct));
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) => ReadAsync(buffer.AsMemory(offset, count), ct).AsTask();
-
-    int Count(int n)
-    {
-        _read += n;
-        if (_read > max) throw new TooLargeException();
-        return n;
-    }
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => _read; set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    protected override void Dispose(bool disposing) { if (disposing) inner.Dispose(); base.Dispose(disposing); }
-    public override ValueTask DisposeAsync() => inner.DisposeAsync();
 }

@@ -8,7 +8,8 @@ namespace Aggregator.Web.Upstream.Sync;
 
 public enum SyncOutcome { Succeeded, Failed, AlreadyRunning, NotSyncable }
 
-public sealed record SyncResult(SyncOutcome Outcome, SyncRun? Run, string Message);
+/// <param name="FetchMs">Time spent fetching and parsing the upstream list (the rest is the diff and the writes).</param>
+public sealed record SyncResult(SyncOutcome Outcome, SyncRun? Run, string Message, long FetchMs = 0);
 
 /// <summary>
 /// Incremental model sync of one provider: fetch the list, diff against stored rows by model id and
@@ -47,10 +48,12 @@ public sealed partial class ModelSync(
         db.SyncRuns.Add(run);
         await db.SaveChangesAsync(ct);
         var watch = Stopwatch.StartNew();
+        long fetchMs = 0;
 
         try
         {
             var fetched = await lists.FetchAsync(provider, secrets.Decrypt(key.EncryptedSecret), ct);
+            fetchMs = watch.ElapsedMilliseconds;
             run.Attempts = fetched.Attempts;
             await ApplyAsync(db, provider, run, fetched, ct);
             run.Status = SyncRunStatus.Succeeded;
@@ -75,7 +78,7 @@ public sealed partial class ModelSync(
         return new SyncResult(run.Status == SyncRunStatus.Succeeded ? SyncOutcome.Succeeded : SyncOutcome.Failed, run,
             run.Status == SyncRunStatus.Succeeded
                 ? $"Synced {provider.DisplayName}: {run.Added} added, {run.Updated} updated, {run.Removed} removed, {run.Unchanged} unchanged."
-                : $"Sync of {provider.DisplayName} failed: {run.Error}");
+                : $"Sync of {provider.DisplayName} failed: {run.Error}", fetchMs);
     }
 
     async Task ApplyAsync(AppDbContext db, Provider provider, SyncRun run, FetchedModelList fetched, CancellationToken ct)

@@ -27,7 +27,7 @@ public sealed class SyncLock(StorageOptions storage, IConfiguration configuratio
             await using var command = new NpgsqlCommand("SELECT pg_try_advisory_lock(@ns, @id)", connection);
             command.Parameters.AddWithValue("ns", LockNamespace);
             command.Parameters.AddWithValue("id", providerId);
-            if (await command.ExecuteScalarAsync(ct) is true) return new Handle(local, connection);
+            if (await command.ExecuteScalarAsync(ct) is true) return new Handle(local, connection, providerId);
         }
         catch
         {
@@ -40,13 +40,26 @@ public sealed class SyncLock(StorageOptions storage, IConfiguration configuratio
         return null;
     }
 
-    sealed class Handle(SemaphoreSlim local, NpgsqlConnection? connection) : IAsyncDisposable
+    sealed class Handle(SemaphoreSlim local, NpgsqlConnection? connection, int providerId = 0) : IAsyncDisposable
     {
         public async ValueTask DisposeAsync()
         {
-            // Closing the session releases the advisory lock.
-            if (connection is not null) await connection.DisposeAsync();
-            local.Release();
+            try
+            {
+                if (connection is not null)
+                {
+                    // Unlock explicitly: a pooled connection keeps its session (and the lock) after Dispose.
+                    await using var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock(@ns, @id)", connection);
+                    unlock.Parameters.AddWithValue("ns", LockNamespace);
+                    unlock.Parameters.AddWithValue("id", providerId);
+                    await unlock.ExecuteScalarAsync(CancellationToken.None);
+                    await connection.DisposeAsync();
+                }
+            }
+            finally
+            {
+                local.Release();
+            }
         }
     }
 }

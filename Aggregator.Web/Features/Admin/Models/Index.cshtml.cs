@@ -104,7 +104,10 @@ public sealed class IndexModel(AppDbContext db, AuditLog audit, CatalogCache cat
             if (q.Contains('*'))
             {
                 var pattern = q.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_").Replace('*', '%');
-                query = query.Where(m => EF.Functions.Like(m.ModelId.ToLower(), pattern, "\\"));
+                // "claude-*" also matches aggregator ids with a vendor prefix, e.g. "anthropic/claude-3-haiku".
+                var prefixed = pattern.StartsWith('%') ? pattern : "%/" + pattern;
+                query = query.Where(m => EF.Functions.Like(m.ModelId.ToLower(), pattern, "\\")
+                                         || EF.Functions.Like(m.ModelId.ToLower(), prefixed, "\\"));
             }
             else
             {

@@ -41,14 +41,16 @@ public sealed class IndexModel(AppDbContext db, UserManager<AppUser> users, Audi
 
     public async Task<IActionResult> OnPostTierAsync(string id, Tier tier)
     {
+        // An unknown tier fails binding and would arrive as the default (Free): refuse it, never downgrade.
+        if (!ModelState.IsValid || !Enum.IsDefined(tier)) return BadRequest();
         var user = await users.FindByIdAsync(id);
         if (user is null) return NotFound();
-        if (!Enum.IsDefined(tier)) return BadRequest();
         var old = user.Tier;
         user.Tier = tier;
         audit.Record("user.tier", "user", user.Id, $"{user.Email}: {old} → {tier}");
+        // No security-stamp change: that would sign the user out. The stamp validator rebuilds their
+        // claims (tier, role) within a minute instead (AccountExtensions, ValidationInterval).
         await users.UpdateAsync(user);
-        await users.UpdateSecurityStampAsync(user);
         Status = $"{user.Email} is now on the {tier.ToString().ToLowerInvariant()} tier.";
         return RedirectToPage(new { Q, p = PageNumber });
     }
@@ -69,7 +71,6 @@ public sealed class IndexModel(AppDbContext db, UserManager<AppUser> users, Audi
         {
             audit.Record(admin ? "user.role.grant" : "user.role.revoke", "user", user.Id, $"{user.Email}: Admin");
             await db.SaveChangesAsync();
-            await users.UpdateSecurityStampAsync(user);
         }
         Status = result.Succeeded
             ? $"{user.Email} {(admin ? "is now" : "is no longer")} an Admin."

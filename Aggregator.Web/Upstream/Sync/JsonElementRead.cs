@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace Aggregator.Web.Upstream.Sync;
 
 /// <summary>Lenient readers for provider JSON: numbers may arrive as strings, fields may be missing or null.</summary>
-internal static class JsonRead
+internal static class JsonElementRead
 {
     public static JsonElement? Prop(this JsonElement e, string name) =>
         e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) && v.ValueKind is not JsonValueKind.Null and not JsonValueKind.Undefined

@@ -1,0 +1,51 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Aggregator.Web.Upstream;
+
+public static class UpstreamExtensions
+{
+    /// <summary>The router and everything it needs: key pool, adapters, usage, quotas, background writers and the probe.</summary>
+    public static IServiceCollection AddUpstream(this IServiceCollection services)
+    {
+        services.AddOptions<RouterOptions>().BindConfiguration(RouterOptions.Section)
+            .ValidateDataAnnotations()
+            .Validate(o => o.BackoffMax >= o.BackoffBase, "Router:BackoffMax must not be below Router:BackoffBase.")
+            .Validate(o => o.MaxBufferedBodyBytes <= o.MaxResponseBytes, "Router:MaxBufferedBodyBytes must not exceed Router:MaxResponseBytes.")
+            .ValidateOnStart();
+        services.AddOptions<KeyHealthOptions>().BindConfiguration(KeyHealthOptions.Section)
+            .ValidateDataAnnotations()
+            .Validate(o => o.MaxCooldown >= o.BaseCooldown, "KeyHealth:MaxCooldown must not be below KeyHealth:BaseCooldown.")
+            .ValidateOnStart();
+        services.AddOptions<QuotaOptions>().BindConfiguration(QuotaOptions.Section)
+            .Validate(o => new[] { o.Free, o.Pro, o.Max }.All(ValidLimits), "Quotas: every limit must be a positive number (omit it for unlimited).")
+            .ValidateOnStart();
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddHttpClient(UpstreamConnector.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+            {
+                PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+                ConnectTimeout = TimeSpan.FromSeconds(10),
+                AutomaticDecompression = System.Net.DecompressionMethods.All,
+            })
+            .RedactLoggedHeaders(_ => true);
+
+        services.AddSingleton<IApiKeyPool, ApiKeyPool>();
+        services.AddSingleton<RoutingTable>();
+        services.AddSingleton<RouteResolver>();
+        services.AddSingleton<ProtocolAdapters>();
+        services.AddSingleton<UpstreamConnector>();
+        services.AddSingleton<TierQuotas>();
+        services.AddSingleton<UsageRecorder>();
+        services.AddSingleton<KeyStateWriter>();
+        services.AddSingleton<KeyProbe>();
+        services.AddHostedService(sp => sp.GetRequiredService<UsageRecorder>());
+        services.AddHostedService(sp => sp.GetRequiredService<KeyStateWriter>());
+        services.AddHostedService(sp => sp.GetRequiredService<KeyProbe>());
+        services.AddSingleton<IChatRouter, ChatRouter>();
+        return services;
+    }
+
+    static bool ValidLimits(TierLimits l) =>
+        l.RequestsPerMinute is null or > 0 && l.MessagesPerDay is null or > 0 && l.TokensPerDay is null or > 0;
+}

@@ -1,0 +1,45 @@
+// Admin pages (/Admin/**): live sync status on a provider's page, so a sync started by adding a
+// key or by "Sync now" shows its result without a reload.
+
+interface SyncStatus {
+  pending: boolean;
+  models: number;
+  lastRun: null | {
+    status: string; added: number; updated: number; removed: number; unchanged: number;
+    attempts: number; durationMs: number; error: string | null;
+  };
+}
+
+const panel = document.getElementById("sync-status");
+if (panel instanceof HTMLElement && panel.dataset.pending === "true" && panel.dataset.statusUrl) {
+  void pollSync(panel, panel.dataset.statusUrl);
+}
+
+async function pollSync(panel: HTMLElement, url: string): Promise<void> {
+  const count = panel.querySelector<HTMLElement>("[data-testid=provider-model-count]");
+  const message = panel.querySelector<HTMLElement>("[data-sync-message]");
+  for (let attempt = 0; attempt < 600; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, attempt === 0 ? 300 : 1000));
+    let status: SyncStatus;
+    try {
+      const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+      if (!response.ok) continue;
+      status = (await response.json()) as SyncStatus;
+    } catch {
+      continue; // a network blip: try again on the next tick
+    }
+    if (count) count.textContent = String(status.models);
+    if (status.pending) continue;
+    const run = status.lastRun;
+    if (message) {
+      message.textContent = !run
+        ? "Sync finished."
+        : run.status === "Succeeded"
+          ? `Synced: ${run.added} added, ${run.updated} updated, ${run.removed} removed, ${run.unchanged} unchanged (${run.durationMs} ms).`
+          : `Sync failed: ${run.error ?? "unknown error"}`;
+      message.classList.toggle("text-danger", run?.status === "Failed");
+    }
+    panel.dataset.pending = "false";
+    return;
+  }
+}
