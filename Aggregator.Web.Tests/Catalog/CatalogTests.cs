@@ -19,6 +19,8 @@ public sealed class CatalogTests(CatalogTests.App app) : IClassFixture<CatalogTe
         public long Free, Pro, Max, Hidden, Unavailable, Embedding, OfDisabledProvider, OfKeylessProvider, OfDeletedKeyProvider;
         public int ProviderId;
 
+        protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Sync:SchedulerEnabled"] = "false" };
+
         public async Task InitializeAsync()
         {
             _ = Server;

@@ -21,6 +21,9 @@ namespace Aggregator.Web.Tests.Chats; // not ".Chat": the mock tests call a help
 public sealed class ChatTestApp : AppFactory, IAsyncLifetime
 {
     public MockUpstreamServer Mock { get; private set; } = null!;
+
+    // Seeded rows only: the background sync would otherwise pull the mock's whole catalogue in.
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Sync:SchedulerEnabled"] = "false" };
     public long FreeModelId { get; private set; }
     public long ProModelId { get; private set; }
     public long HiddenModelId { get; private set; }

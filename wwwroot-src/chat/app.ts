@@ -37,6 +37,7 @@ export class ChatApp {
   private catalog: Catalog | null = null;
   private sidebar: Sidebar;
   private stickToBottom = true;
+  private connected: Promise<void> = Promise.resolve();
 
   constructor(private readonly root: HTMLElement) {
     this.log = root.querySelector("#chat-log")!;
@@ -68,14 +69,17 @@ export class ChatApp {
   }
 
   async start(): Promise<void> {
-    void this.loadModels();
+    const models = this.loadModels();
+    this.connected = this.hub.start();
     try {
-      await this.hub.start();
+      await this.connected;
       this.resumeAll();
     } catch {
       this.showError("The chat server could not be reached. Reload the page to try again.");
     }
     this.refreshButtons();
+    await models;
+    this.root.dataset.ready = "true";
   }
 
   private async loadModels(): Promise<void> {
@@ -165,6 +169,12 @@ export class ChatApp {
     if (!model) { this.showError("Choose a model first."); return; }
     if (this.busy) return;
     this.hideError();
+    try {
+      await this.connected;
+    } catch {
+      this.showError("The chat server could not be reached. Reload the page to try again.");
+      return;
+    }
 
     this.root.querySelector("#chat-welcome")?.remove();
     const question = userMessage(text);

@@ -143,11 +143,6 @@ export class ModelPicker {
     el.dataset.index = `${index}`;
     el.setAttribute("aria-selected", this.selected?.id === m.id ? "true" : "false");
     if (m.locked) el.setAttribute("aria-disabled", "true");
-    const traits = [
-      m.caps & Caps.Vision ? "vision" : "", m.caps & Caps.Tools ? "tools" : "", m.caps & Caps.Reasoning ? "reasoning" : "",
-      formatContext(m.context) ? `${formatContext(m.context)} context` : "", m.locked ? `locked, needs the ${m.tier} tier` : "",
-    ].filter(Boolean);
-    el.setAttribute("aria-label", `${m.name} (${m.modelId})${traits.length ? ", " + traits.join(", ") : ""}`);
 
     const main = document.createElement("span");
     main.className = "model-option-main";
@@ -157,7 +152,7 @@ export class ModelPicker {
     const id = document.createElement("span");
     id.className = "model-option-id";
     id.textContent = m.modelId;
-    main.append(name, id);
+    main.append(name, " ", id); // the spaces keep the accessible name readable: "GPT-4o gpt-4o vision 128k"
 
     const badges = document.createElement("span");
     badges.className = "model-badges";
@@ -166,7 +161,7 @@ export class ModelPicker {
       b.className = `model-badge ${cls}`;
       b.textContent = text;
       if (title) b.title = title;
-      badges.append(b);
+      badges.append(" ", b);
     };
     if (m.caps & Caps.Vision) badge("vision", "badge-vision");
     if (m.caps & Caps.Tools) badge("tools", "badge-tools");
@@ -180,7 +175,7 @@ export class ModelPicker {
     star.setAttribute("aria-hidden", "true");
     star.title = "Pin (Shift+Enter)";
     star.textContent = pinnedModels().includes(m.id) ? "★" : "☆";
-    el.append(main, badges, star);
+    el.append(main, " ", badges, star);
     return el;
   }
 

@@ -14,7 +14,7 @@ export class Sidebar {
   private toastTimer = 0;
 
   constructor(
-    private readonly root: HTMLElement,
+    root: HTMLElement,
     private readonly hub: HubConnection,
     private readonly current: () => string,
     private readonly onCurrentDeleted: () => void,

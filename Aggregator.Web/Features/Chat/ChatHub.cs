@@ -28,6 +28,9 @@ public sealed class ChatHub(
     string UserId => Context.User?.GetUserId() ?? throw new HubException("Not signed in.");
     Tier UserTier => Context.User?.GetTier() ?? Tier.Free;
     CancellationToken Aborted => Context.ConnectionAborted;
+    // A change that reached the server runs to completion even if the caller goes away (a reload
+    // right after "rename", a send cut in half leaving a question without its reply).
+    static CancellationToken Completes => CancellationToken.None;
 
     public Task<ConversationPage> ListConversations(string? search, DateTime? before) =>
         conversations.ListAsync(UserId, search, before, options.Value.SidebarPageSize, Aborted);
@@ -37,28 +40,28 @@ public sealed class ChatHub(
         ValidateText(request.Text);
         var model = await AllowedModelAsync(request.ModelId);
         var conversation = request.ConversationId is { } id
-            ? await conversations.FindAsync(UserId, id, Aborted) ?? throw new HubException(NotFound)
-            : await conversations.CreateAsync(UserId, model.Id, Aborted);
+            ? await conversations.FindAsync(UserId, id, Completes) ?? throw new HubException(NotFound)
+            : await conversations.CreateAsync(UserId, model.Id, Completes);
         EnsureIdle(conversation.Id);
 
         conversation.ModelId = model.Id;
         conversation.UpdatedAt = DateTime.UtcNow;
         var question = new Message { ConversationId = conversation.Id, Role = MessageRole.User, Content = request.Text, Status = MessageStatus.Complete };
         db.Messages.Add(question);
-        await db.SaveChangesAsync(Aborted);
+        await db.SaveChangesAsync(Completes);
         return await StartReplyAsync(conversation, question.Id, model);
     }
 
     /// <summary>Replaces the last reply with a new one (also the "retry" after a failure).</summary>
     public async Task<SendResult> Regenerate(Guid conversationId, long modelId)
     {
-        var conversation = await conversations.FindAsync(UserId, conversationId, Aborted) ?? throw new HubException(NotFound);
+        var conversation = await conversations.FindAsync(UserId, conversationId, Completes) ?? throw new HubException(NotFound);
         EnsureIdle(conversation.Id);
         var model = await AllowedModelAsync(modelId);
         var lastQuestion = await db.Messages.Where(m => m.ConversationId == conversation.Id && m.Role == MessageRole.User)
-            .OrderByDescending(m => m.Id).Select(m => (long?)m.Id).FirstOrDefaultAsync(Aborted)
+            .OrderByDescending(m => m.Id).Select(m => (long?)m.Id).FirstOrDefaultAsync(Completes)
             ?? throw new HubException("There is no question to answer again.");
-        await conversations.TruncateAfterAsync(conversation.Id, lastQuestion, Aborted);
+        await conversations.TruncateAfterAsync(conversation.Id, lastQuestion, Completes);
         conversation.ModelId = model.Id;
         return await StartReplyAsync(conversation, lastQuestion, model);
     }
@@ -67,16 +70,16 @@ public sealed class ChatHub(
     public async Task<SendResult> Edit(Guid conversationId, long messageId, string text, long modelId)
     {
         ValidateText(text);
-        var conversation = await conversations.FindAsync(UserId, conversationId, Aborted) ?? throw new HubException(NotFound);
+        var conversation = await conversations.FindAsync(UserId, conversationId, Completes) ?? throw new HubException(NotFound);
         EnsureIdle(conversation.Id);
         var model = await AllowedModelAsync(modelId);
-        var question = await db.Messages.FirstOrDefaultAsync(m => m.Id == messageId && m.ConversationId == conversation.Id && m.Role == MessageRole.User, Aborted)
+        var question = await db.Messages.FirstOrDefaultAsync(m => m.Id == messageId && m.ConversationId == conversation.Id && m.Role == MessageRole.User, Completes)
             ?? throw new HubException("That message is not a question in this conversation.");
-        await conversations.TruncateAfterAsync(conversation.Id, question.Id, Aborted);
+        await conversations.TruncateAfterAsync(conversation.Id, question.Id, Completes);
         question.Content = text;
         conversation.ModelId = model.Id;
         conversation.UpdatedAt = DateTime.UtcNow;
-        await db.SaveChangesAsync(Aborted);
+        await db.SaveChangesAsync(Completes);
         return await StartReplyAsync(conversation, question.Id, model);
     }
 
@@ -87,7 +90,7 @@ public sealed class ChatHub(
     {
         if (generations.Find(messageId, UserId) is { } live) return live.Resume(afterSeq);
         var message = await db.Messages.AsNoTracking()
-            .FirstOrDefaultAsync(m => m.Id == messageId && m.Conversation!.UserId == UserId && m.Conversation.DeletedAt == null, Aborted)
+            .FirstOrDefaultAsync(m => m.Id == messageId && m.Conversation!.UserId == UserId && m.Conversation.DeletedAt == null, Completes)
             ?? throw new HubException("This message does not exist.");
         // Finished between the page render and now (or on another node): hand over the final state.
         return new ResumeResult(false, [], message.Content, message.Seq, Completed(message, markdown));
@@ -96,24 +99,24 @@ public sealed class ChatHub(
     public async Task<ConversationSummary> Rename(Guid conversationId, string title)
     {
         if (string.IsNullOrWhiteSpace(title)) throw new HubException("A title cannot be empty.");
-        var summary = await conversations.RenameAsync(UserId, conversationId, title, Aborted) ?? throw new HubException(NotFound);
+        var summary = await conversations.RenameAsync(UserId, conversationId, title, Completes) ?? throw new HubException(NotFound);
         await Clients.User(UserId).ConversationChanged(summary);
         return summary;
     }
 
     public async Task Delete(Guid conversationId)
     {
-        if (!await conversations.DeleteAsync(UserId, conversationId, Aborted)) throw new HubException(NotFound);
+        if (!await conversations.DeleteAsync(UserId, conversationId, Completes)) throw new HubException(NotFound);
         generations.Stop(conversationId, UserId);
     }
 
     public async Task<ConversationSummary> Restore(Guid conversationId) =>
-        await conversations.RestoreAsync(UserId, conversationId, Aborted) ?? throw new HubException(NotFound);
+        await conversations.RestoreAsync(UserId, conversationId, Completes) ?? throw new HubException(NotFound);
 
     public async Task SetModel(Guid conversationId, long modelId)
     {
         var model = await AllowedModelAsync(modelId);
-        if (!await conversations.SetModelAsync(UserId, conversationId, model.Id, Aborted)) throw new HubException(NotFound);
+        if (!await conversations.SetModelAsync(UserId, conversationId, model.Id, Completes)) throw new HubException(NotFound);
     }
 
     async Task<SendResult> StartReplyAsync(Conversation conversation, long questionId, CatalogModel model)
@@ -124,13 +127,13 @@ public sealed class ChatHub(
             ModelId = model.Id, ModelName = model.ModelId,
         };
         db.Messages.Add(reply);
-        await db.SaveChangesAsync(Aborted);
+        await db.SaveChangesAsync(Completes);
 
-        var history = await conversations.HistoryAsync(conversation.Id, questionId, Aborted);
+        var history = await conversations.HistoryAsync(conversation.Id, questionId, Completes);
         var request = new ChatRequest(UserId, UserTier, model.Id, history, MessageId: reply.Id);
         if (!generations.TryStart(new GenerationStart(UserId, conversation.Id, questionId, reply.Id, model.ModelId, request)))
         {
-            await db.Messages.Where(m => m.Id == reply.Id).ExecuteDeleteAsync(Aborted);
+            await db.Messages.Where(m => m.Id == reply.Id).ExecuteDeleteAsync(Completes);
             throw new HubException("A reply is already being written in this conversation. Stop it first.");
         }
         return new SendResult(conversation.Id, questionId, reply.Id);
@@ -152,7 +155,7 @@ public sealed class ChatHub(
 
     async Task<CatalogModel> AllowedModelAsync(long modelId)
     {
-        var view = await catalog.GetAsync(UserTier, Aborted);
+        var view = await catalog.GetAsync(UserTier, Completes);
         var model = view.Find(modelId) ?? throw new HubException("This model is not available. Pick another one.");
         if (view.IsLocked(model))
             throw new HubException($"{model.Name} needs the {model.TierRequired.ToString().ToLowerInvariant()} tier; you are on {UserTier.ToString().ToLowerInvariant()}.");
