@@ -56,7 +56,8 @@ export class ChatApp {
     this.hub.on("GenerationCompleted", (c: GenerationCompleted) => this.withReply(c.messageId, (r) => this.completed(r, c)));
     this.hub.on("ConversationChanged", (c: ConversationSummary) => this.sidebar.upsert(c));
     this.hub.onreconnecting(() => this.announce("Connection lost. Reconnecting…"));
-    this.hub.onreconnected(() => { this.announce("Reconnected."); this.resumeAll(); });
+    this.hub.onreconnected(() => { this.announce("Reconnected."); this.hideError(); this.resumeAll(); });
+    this.hub.onclose(() => this.showError("The connection to the server was lost. Reload the page to continue; replies keep being written meanwhile."));
 
     this.sidebar = new Sidebar(root, this.hub, () => this.conversationId, () => this.leaveConversation(),
       (title) => this.setTitle(title), (text) => this.announce(text), root.dataset.nextBefore ?? "");
