@@ -59,6 +59,27 @@ public class RouterResolutionTests(RouterAppFactory app) : IClassFixture<RouterA
     }
 
     [Fact]
+    public async Task A_key_added_after_the_last_load_is_used_without_waiting_for_a_reload()
+    {
+        var seeded = await app.SeedAsync([NewSecret("old")]);
+        await app.DbAsync(db => db.ApiKeys.Where(k => k.ProviderId == seeded.ProviderId)
+            .ExecuteUpdateAsync(s => s.SetProperty(k => k.Active, false)));
+        await app.Services.GetRequiredService<RoutingTable>().ReloadAsync();
+        Assert.Equal(RouterError.NoActiveKey, (await app.Router.RunAsync(seeded.Ask())).RouterError.Error);
+
+        var fresh = NewSecret("new");
+        await app.DbAsync(async db =>
+        {
+            var box = app.Services.GetRequiredService<Aggregator.Web.Security.SecretBox>();
+            db.ApiKeys.Add(new ApiKey { ProviderId = seeded.ProviderId, Name = "new", EncryptedSecret = box.Encrypt(fresh), SecretFingerprint = box.Fingerprint(fresh), MaskedHint = "sk-…new" });
+            return await db.SaveChangesAsync();
+        });
+        await Task.Delay(1100); // past the reload throttle
+        (await app.Router.RunAsync(seeded.Ask())).AssertCompleted();
+        Assert.Equal(1, app.Mock.State.CountFor(fresh));
+    }
+
+    [Fact]
     public async Task A_model_added_after_the_last_load_is_found()
     {
         var seeded = await app.SeedAsync([NewSecret()]);

@@ -101,10 +101,49 @@ public sealed class AnthropicAdapter(int defaultMaxTokens, string version) : Pro
         w.WriteEndObject();
     }
 
+    enum Kind { Unknown, MessageStart, ContentBlockStart, ContentBlockDelta, ContentBlockStop, MessageDelta, MessageStop, Ping, Error, Message }
+
+    enum Part { Unknown, Text, Thinking, ToolUse, TextDelta, ThinkingDelta, InputJsonDelta }
+
     sealed class Decoder : StreamDecoder
     {
+        // Matching the type fields in place: a string per event would be most of a stream's garbage.
+        static Kind ReadKind(ref Utf8JsonReader reader) =>
+            reader.TokenType != JsonTokenType.String ? Kind.Unknown
+            : reader.ValueTextEquals("content_block_delta"u8) ? Kind.ContentBlockDelta
+            : reader.ValueTextEquals("content_block_start"u8) ? Kind.ContentBlockStart
+            : reader.ValueTextEquals("content_block_stop"u8) ? Kind.ContentBlockStop
+            : reader.ValueTextEquals("message_delta"u8) ? Kind.MessageDelta
+            : reader.ValueTextEquals("message_start"u8) ? Kind.MessageStart
+            : reader.ValueTextEquals("message_stop"u8) ? Kind.MessageStop
+            : reader.ValueTextEquals("ping"u8) ? Kind.Ping
+            : reader.ValueTextEquals("error"u8) ? Kind.Error
+            : reader.ValueTextEquals("message"u8) ? Kind.Message
+            : Kind.Unknown;
+
+        static Part ReadPart(ref Utf8JsonReader reader) =>
+            reader.TokenType != JsonTokenType.String ? Part.Unknown
+            : reader.ValueTextEquals("text_delta"u8) ? Part.TextDelta
+            : reader.ValueTextEquals("thinking_delta"u8) ? Part.ThinkingDelta
+            : reader.ValueTextEquals("input_json_delta"u8) ? Part.InputJsonDelta
+            : reader.ValueTextEquals("text"u8) ? Part.Text
+            : reader.ValueTextEquals("thinking"u8) ? Part.Thinking
+            : reader.ValueTextEquals("tool_use"u8) ? Part.ToolUse
+            : Part.Unknown;
+
+        static Kind KindOf(string? eventType) => eventType switch
+        {
+            null => Kind.Unknown,
+            "content_block_delta" => Kind.ContentBlockDelta,
+            "content_block_start" => Kind.ContentBlockStart,
+            "message_delta" => Kind.MessageDelta,
+            "message_stop" => Kind.MessageStop,
+            "error" => Kind.Error,
+            _ => Kind.Unknown,
+        };
+
         int _input, _cacheRead, _cacheCreation, _output, _tools;
-        readonly Dictionary<int, int> _toolByBlock = [];
+        Dictionary<int, int>? _toolByBlock;
 
         protected override void DecodeItem(string eventType, ReadOnlySpan<byte> data)
         {
@@ -120,7 +159,9 @@ public sealed class AnthropicAdapter(int defaultMaxTokens, string version) : Pro
 
         void Read(ReadOnlySpan<byte> json, string? eventType)
         {
-            string? type = null, deltaType = null, text = null, stopReason = null, blockType = null, blockId = null, blockName = null;
+            Kind? type = null;
+            Part deltaType = Part.Unknown, blockType = Part.Unknown;
+            string? text = null, stopReason = null, blockId = null, blockName = null;
             int index = 0;
             UpstreamErrorBody? error = null;
             var sawUsage = false;
@@ -131,7 +172,7 @@ public sealed class AnthropicAdapter(int defaultMaxTokens, string version) : Pro
                 if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) throw UpstreamFailure.Protocol("a reply that is not a JSON object");
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
-                    if (reader.ValueTextEquals("type"u8)) { reader.Read(); type = JsonRead.String(ref reader); }
+                    if (reader.ValueTextEquals("type"u8)) { reader.Read(); type = ReadKind(ref reader); }
                     else if (reader.ValueTextEquals("index"u8)) { reader.Read(); index = JsonRead.Int(ref reader); }
                     else if (reader.ValueTextEquals("delta"u8))
                     {
@@ -139,7 +180,7 @@ public sealed class AnthropicAdapter(int defaultMaxTokens, string version) : Pro
                         if (reader.TokenType != JsonTokenType.StartObject) { reader.Skip(); continue; }
                         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                         {
-                            if (reader.ValueTextEquals("type"u8)) { reader.Read(); deltaType = JsonRead.String(ref reader); }
+                            if (reader.ValueTextEquals("type"u8)) { reader.Read(); deltaType = ReadPart(ref reader); }
                             else if (reader.ValueTextEquals("text"u8) || reader.ValueTextEquals("thinking"u8) || reader.ValueTextEquals("partial_json"u8))
                             { reader.Read(); text = JsonRead.String(ref reader); }
                             else if (reader.ValueTextEquals("stop_reason"u8)) { reader.Read(); stopReason = JsonRead.String(ref reader); }
@@ -178,11 +219,12 @@ public sealed class AnthropicAdapter(int defaultMaxTokens, string version) : Pro
                         if (reader.TokenType != JsonTokenType.StartArray) { reader.Skip(); continue; }
                         while (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
                         {
-                            string? bt = null, bid = null, bname = null, btext = null;
+                            var bt = Part.Unknown;
+                            string? bid = null, bname = null, btext = null;
                             ReadBlock(ref reader, ref bt, ref bid, ref bname, ref btext);
-                            if (bt == "thinking" && !string.IsNullOrEmpty(btext)) Pending.Add(new ReasoningDelta(btext));
-                            else if (bt == "text" && !string.IsNullOrEmpty(btext)) Pending.Add(new ContentDelta(btext));
-                            else if (bt == "tool_use") Pending.Add(new ToolCallDelta(_tools++, bid, bname, null));
+                            if (bt == Part.Thinking && !string.IsNullOrEmpty(btext)) Pending.Add(new ReasoningDelta(btext));
+                            else if (bt == Part.Text && !string.IsNullOrEmpty(btext)) Pending.Add(new ContentDelta(btext));
+                            else if (bt == Part.ToolUse) Pending.Add(new ToolCallDelta(_tools++, bid, bname, null));
                         }
                         sawContent = true;
                     }
@@ -194,51 +236,52 @@ public sealed class AnthropicAdapter(int defaultMaxTokens, string version) : Pro
                 throw UpstreamFailure.Protocol("malformed JSON", ex);
             }
 
-            if (error is not null || type == "error" || eventType == "error") throw UpstreamFailure.InBand(error ?? UpstreamErrorBody.None);
-            switch (type ?? eventType)
+            var kind = type ?? KindOf(eventType);
+            if (error is not null || kind == Kind.Error || eventType == "error") throw UpstreamFailure.InBand(error ?? UpstreamErrorBody.None);
+            switch (kind)
             {
-                case "content_block_start":
-                    if (blockType == "tool_use")
+                case Kind.ContentBlockStart:
+                    if (blockType == Part.ToolUse)
                     {
-                        _toolByBlock[index] = _tools;
+                        (_toolByBlock ??= [])[index] = _tools;
                         Pending.Add(new ToolCallDelta(_tools++, blockId, blockName, null));
                     }
-                    else if (!string.IsNullOrEmpty(text)) Pending.Add(blockType == "thinking" ? new ReasoningDelta(text) : new ContentDelta(text));
+                    else if (!string.IsNullOrEmpty(text)) Pending.Add(blockType == Part.Thinking ? new ReasoningDelta(text) : new ContentDelta(text));
                     break;
-                case "content_block_delta" when !string.IsNullOrEmpty(text):
+                case Kind.ContentBlockDelta when !string.IsNullOrEmpty(text):
                     switch (deltaType)
                     {
-                        case "text_delta": Pending.Add(new ContentDelta(text)); break;
-                        case "thinking_delta": Pending.Add(new ReasoningDelta(text)); break;
-                        case "input_json_delta" when _toolByBlock.TryGetValue(index, out var tool):
+                        case Part.TextDelta: Pending.Add(new ContentDelta(text)); break;
+                        case Part.ThinkingDelta: Pending.Add(new ReasoningDelta(text)); break;
+                        case Part.InputJsonDelta when _toolByBlock?.TryGetValue(index, out var tool) == true:
                             Pending.Add(new ToolCallDelta(tool, null, null, text));
                             break;
                     }
                     break;
-                case "message_delta":
+                case Kind.MessageDelta:
                     if (stopReason is not null) Finish(MapStopReason(stopReason));
                     if (sawUsage) Pending.Add(new UsageDelta(Usage()));
                     break;
-                case "message_stop":
+                case Kind.MessageStop:
                     Ended = true;
                     break;
-                case "message" when eventType is null:
+                case Kind.Message when eventType is null:
                     if (!sawContent) throw UpstreamFailure.Protocol("a message without content");
                     if (stopReason is not null) Finish(MapStopReason(stopReason));
                     if (sawUsage) Pending.Add(new UsageDelta(Usage()));
                     break;
-                case null when eventType is null:
+                case Kind.Unknown when eventType is null:
                     throw UpstreamFailure.Protocol("a JSON reply that is not a message");
             }
         }
 
         TokenUsage Usage() => new(_input + _cacheRead + _cacheCreation, _output, CachedTokens: _cacheRead);
 
-        static void ReadBlock(ref Utf8JsonReader reader, ref string? type, ref string? id, ref string? name, ref string? text)
+        static void ReadBlock(ref Utf8JsonReader reader, ref Part type, ref string? id, ref string? name, ref string? text)
         {
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                if (reader.ValueTextEquals("type"u8)) { reader.Read(); type = JsonRead.String(ref reader); }
+                if (reader.ValueTextEquals("type"u8)) { reader.Read(); type = ReadPart(ref reader); }
                 else if (reader.ValueTextEquals("id"u8)) { reader.Read(); id = JsonRead.String(ref reader); }
                 else if (reader.ValueTextEquals("name"u8)) { reader.Read(); name = JsonRead.String(ref reader); }
                 else if (reader.ValueTextEquals("text"u8) || reader.ValueTextEquals("thinking"u8)) { reader.Read(); text = JsonRead.String(ref reader); }

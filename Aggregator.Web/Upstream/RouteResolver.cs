@@ -20,7 +20,17 @@ public sealed class RouteResolver(RoutingTable table, IApiKeyPool pool)
         var snapshot = await table.GetAsync(cancellationToken);
         if (!snapshot.Models.ContainsKey(request.ModelId))
             snapshot = await table.ReloadAfterMissAsync(cancellationToken); // added since the last load?
-        return Resolve(snapshot, request);
+        try
+        {
+            return Resolve(snapshot, request);
+        }
+        catch (RouterException ex) when (ex.Error is RouterError.NoActiveKey or RouterError.ProviderDisabled)
+        {
+            // An admin may just have added a key or enabled the provider: look again before refusing.
+            var fresh = await table.ReloadAfterMissAsync(cancellationToken);
+            if (ReferenceEquals(fresh, snapshot)) throw;
+            return Resolve(fresh, request);
+        }
     }
 
     public RoutePlan Resolve(RoutingSnapshot snapshot, ChatRequest request)

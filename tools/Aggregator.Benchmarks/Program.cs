@@ -8,6 +8,7 @@ public static class BenchmarkMain
     {
         ["sync"] = SyncBenchmark.RunAsync,
         ["catalog"] = CatalogBenchmark.RunAsync,
+        ["router"] = RouterBenchmark.RunAsync,
     };
 
     public static async Task<int> Main(string[] args)

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace Aggregator.MockUpstream;
@@ -35,7 +36,19 @@ internal sealed class OpenAIChunks(MockRequest request, string model, ReplyPlan 
 
     public string Role() => Chunk(new JsonObject { ["role"] = "assistant", ["content"] = "" }, null);
 
-    public string Content(string token) => Chunk(new JsonObject { ["content"] = token }, null);
+    /// <summary>The hot path of every stream: one token in a pre-rendered chunk.</summary>
+    public string Content(string token)
+    {
+        if (_contentTemplate is null)
+        {
+            var sample = Chunk(new JsonObject { ["content"] = "\u0001" }, null);
+            var at = sample.IndexOf("\"\\u0001\"", StringComparison.Ordinal);
+            _contentTemplate = (sample[..at], sample[(at + 8)..]);
+        }
+        return _contentTemplate.Value.Prefix + JsonSerializer.Serialize(token, MockJson.Options) + _contentTemplate.Value.Suffix;
+    }
+
+    (string Prefix, string Suffix)? _contentTemplate;
 
     public string Reasoning(string token) => Chunk(new JsonObject { [_reasoningField] = token }, null);
 
