@@ -188,6 +188,8 @@ public sealed partial class ChatJourneys(BrowserFixture browser, ChatKestrelApp 
 
         item = page.GetByTestId("conversation-list").Locator(".conversation-item").First;
         await item.GetByRole(AriaRole.Button, new() { NameRegex = new Regex("^Delete") }).ClickAsync();
+        // The item leaves the list once the server confirmed; only then may the page reload.
+        await Expect(page.GetByTestId("conversation-list")).Not.ToContainTextAsync("Renamed chat");
         await Expect(page).ToHaveURLAsync(new Regex("/$"));
         await page.ReloadAsync();
         await Expect(page.GetByTestId("conversation-list")).Not.ToContainTextAsync("Renamed chat");
