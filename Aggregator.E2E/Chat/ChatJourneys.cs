@@ -101,7 +101,7 @@ public sealed partial class ChatJourneys(BrowserFixture browser, ChatKestrelApp 
         await WaitForReplyAsync(page, "streaming", 30);
         await page.GetByTestId("stop").ClickAsync();
 
-        await Expect(reply).ToHaveAttributeAsync("data-status", "stopped");
+        await Expect(reply).ToHaveAttributeAsync("data-status", "stopped", new() { Timeout = 20_000 });
         var shown = (await reply.Locator(".msg-body").InnerTextAsync()).Trim();
         Assert.NotEmpty(shown);
         await Expect(page.GetByTestId("stop")).ToBeHiddenAsync();
@@ -110,7 +110,7 @@ public sealed partial class ChatJourneys(BrowserFixture browser, ChatKestrelApp 
         Assert.InRange(saved.Seq, 1, 599);
 
         await page.ReloadAsync();
-        await Expect(LastReply(page)).ToHaveAttributeAsync("data-status", "stopped");
+        await Expect(LastReply(page)).ToHaveAttributeAsync("data-status", "stopped", new() { Timeout = 20_000 });
         await Expect(LastReply(page).Locator(".msg-body")).Not.ToBeEmptyAsync();
     });
 
@@ -164,7 +164,7 @@ public sealed partial class ChatJourneys(BrowserFixture browser, ChatKestrelApp 
         await OpenChatAsync(page);
         await PickModelAsync(page, "mini", "GPT-4o mini");
         await SendAsync(page, "Name me mock:tokens=5");
-        await Expect(LastReply(page)).ToHaveAttributeAsync("data-status", "complete");
+        await Expect(LastReply(page)).ToHaveAttributeAsync("data-status", "complete", new() { Timeout = 20_000 });
         var item = page.GetByTestId("conversation-list").Locator(".conversation-item").First;
         await Expect(item).ToContainTextAsync("Name me");
 
@@ -200,7 +200,7 @@ public sealed partial class ChatJourneys(BrowserFixture browser, ChatKestrelApp 
         await OpenChatAsync(page);
         await PickModelAsync(page, "mini", "GPT-4o mini");
         await SendAsync(page, "Accessible? mock:tokens=30");
-        await Expect(LastReply(page)).ToHaveAttributeAsync("data-status", "complete");
+        await Expect(LastReply(page)).ToHaveAttributeAsync("data-status", "complete", new() { Timeout = 20_000 });
         await AssertNoSeriousViolationsAsync(page);
 
         await page.GetByTestId("model-button").ClickAsync();

@@ -196,6 +196,28 @@ public sealed class ChatHubTests(ChatTestApp app) : IClassFixture<ChatTestApp>
     }
 
     [Fact]
+    public async Task An_upstream_failure_mid_stream_keeps_the_partial_text_and_says_what_happened()
+    {
+        var user = await app.UserAsync();
+        await using var chat = await user.ConnectAsync();
+        var sent = await chat.SendAsync(app.FreeModelId, "break please mock:fault=drop_after:5 mock:tokens=50");
+        var done = await chat.CompletedAsync(sent.AssistantMessageId);
+
+        Assert.Equal("failed", done.Status);
+        Assert.False(string.IsNullOrWhiteSpace(done.Error));
+        var saved = await app.MessageAsync(sent.AssistantMessageId);
+        Assert.Equal(MessageStatus.Failed, saved.Status);
+        Assert.Equal(5, saved.Seq);
+        Assert.Equal(string.Concat(chat.DeltasOf(sent.AssistantMessageId).Select(d => d.Text)), saved.Content);
+        Assert.Equal(done.Error, saved.Error);
+
+        // Retry is a regenerate: a fresh reply replaces the failed one.
+        var retry = await chat.Hub.InvokeAsync<SendResult>(nameof(ChatHub.Regenerate), sent.ConversationId, app.FreeModelId);
+        Assert.Equal("failed", (await chat.CompletedAsync(retry.AssistantMessageId)).Status); // same magic word, same fault
+        Assert.Null(await app.QueryAsync(db => db.Messages.FirstOrDefaultAsync(m => m.Id == sent.AssistantMessageId)));
+    }
+
+    [Fact]
     public async Task A_pro_user_may_use_the_pro_model()
     {
         var user = await app.UserAsync(Tier.Pro);

@@ -10,6 +10,7 @@ import { copyText } from "./render";
 import { type ConversationSummary, Sidebar } from "./sidebar";
 
 interface SendResult { conversationId: string; userMessageId: number; assistantMessageId: number }
+interface GenerationStarted { conversationId: string; userMessageId: number; messageId: number; modelName: string | null }
 
 /** HubException text without SignalR's "An unexpected error occurred invoking…" prefix. */
 function hubError(error: unknown): string {
@@ -37,6 +38,8 @@ export class ChatApp {
   private catalog: Catalog | null = null;
   private sidebar: Sidebar;
   private stickToBottom = true;
+  /** Send / regenerate / edit calls in flight from this tab. */
+  private requests = 0;
   private connected: Promise<void> = Promise.resolve();
 
   constructor(private readonly root: HTMLElement) {
@@ -50,13 +53,14 @@ export class ChatApp {
     this.maxChars = Number(root.dataset.maxChars ?? 100000);
 
     this.hub = new HubConnectionBuilder().withUrl("/hubs/chat").withAutomaticReconnect().configureLogging(LogLevel.Warning).build();
-    this.hub.on("Delta", (d: TokenDelta) => this.withReply(d.messageId, (r) => { if (!r.delta(d)) void this.resume(r); }));
-    this.hub.on("Snapshot", (s: RenderedSnapshot) => this.withReply(s.messageId, (r) => r.snapshot(s)));
-    this.hub.on("GenerationStarted", () => { /* this tab created its own placeholder; other tabs catch up on reload */ });
-    this.hub.on("GenerationCompleted", (c: GenerationCompleted) => this.withReply(c.messageId, (r) => this.completed(r, c)));
+    this.hub.on("Delta", (d: TokenDelta) => this.withReply(d.conversationId, d.messageId, (r) => { if (!r.delta(d)) void this.resume(r); }));
+    this.hub.on("Snapshot", (s: RenderedSnapshot) => this.withReply(s.conversationId, s.messageId, (r) => r.snapshot(s)));
+    this.hub.on("GenerationStarted", (g: GenerationStarted) => this.startedElsewhere(g));
+    this.hub.on("GenerationCompleted", (c: GenerationCompleted) => this.withReply(c.conversationId, c.messageId, (r) => this.completed(r, c)));
     this.hub.on("ConversationChanged", (c: ConversationSummary) => this.sidebar.upsert(c));
     this.hub.onreconnecting(() => this.announce("Connection lost. Reconnecting…"));
-    this.hub.onreconnected(() => { this.announce("Reconnected."); this.resumeAll(); });
+    this.hub.onreconnected(() => { this.announce("Reconnected."); this.hideError(); this.resumeAll(); });
+    this.hub.onclose(() => this.showError("The connection to the server was lost. Reload the page to continue; replies keep being written meanwhile."));
 
     this.sidebar = new Sidebar(root, this.hub, () => this.conversationId, () => this.leaveConversation(),
       (title) => this.setTitle(title), (text) => this.announce(text), root.dataset.nextBefore ?? "");
@@ -186,6 +190,7 @@ export class ChatApp {
     this.autosize();
     this.input.focus();
     this.setBusy(true);
+    this.requests++;
     try {
       const result = await this.hub.invoke<SendResult>("Send", { conversationId: this.conversationId || null, modelId: model.id, text });
       question.dataset.messageId = `${result.userMessageId}`;
@@ -205,6 +210,8 @@ export class ChatApp {
       this.autosize();
       this.showError(hubError(e));
       this.setBusy(false);
+    } finally {
+      this.requests--;
     }
   }
 
@@ -255,6 +262,7 @@ export class ChatApp {
   /** Regenerate and edit: the server dropped the messages after the question; mirror it and stream the new reply. */
   private async restart(call: () => Promise<SendResult>, model: CatalogModel, before: (r: SendResult) => void): Promise<void> {
     this.setBusy(true);
+    this.requests++;
     try {
       const result = await call();
       before(result);
@@ -267,6 +275,8 @@ export class ChatApp {
     } catch (e) {
       this.showError(hubError(e));
       this.setBusy(false);
+    } finally {
+      this.requests--;
     }
   }
 
@@ -294,12 +304,24 @@ export class ChatApp {
     this.refreshButtons();
   }
 
-  private withReply(messageId: number, apply: (r: Reply) => void): void {
+  private withReply(conversationId: string, messageId: number, apply: (r: Reply) => void): void {
     const reply = this.replies.get(messageId);
     if (reply) { apply(reply); return; }
+    // Only a reply this tab is about to show can be early; other conversations' events are not ours to keep.
+    if (this.requests === 0 && conversationId !== this.conversationId) return;
     const queue = this.early.get(messageId) ?? [];
     queue.push(apply);
     if (queue.length < 10_000) this.early.set(messageId, queue);
+  }
+
+  /** Another tab (or device) started a reply in the conversation shown here: follow it too. */
+  private startedElsewhere(g: GenerationStarted): void {
+    if (this.requests > 0 || g.conversationId !== this.conversationId || this.replies.has(g.messageId)) return;
+    this.root.querySelector("#chat-welcome")?.remove();
+    const answer = assistantMessage(g.modelName ?? "");
+    answer.dataset.messageId = `${g.messageId}`;
+    this.log.append(answer);
+    this.track(new Reply(answer, () => this.follow()));
   }
 
   private resumeAll(): void {
