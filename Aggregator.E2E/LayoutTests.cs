@@ -8,8 +8,8 @@ using static Microsoft.Playwright.Assertions;
 namespace Aggregator.E2E;
 
 /// <summary>
-/// The layout at laptop and phone widths, light and dark. Screenshots go to TestResults/e2e-artifacts;
-/// with AGG_README_SCREENSHOT=1 the laptop one also replaces docs/screenshot.png.
+/// The layout at laptop and phone widths, light and dark. Screenshots go to TestResults/e2e-artifacts
+/// so a person can look at them after a run.
 /// </summary>
 [Collection(BrowserCollection.Name)]
 public sealed class LayoutTests(BrowserFixture browser, KestrelApp app) : BrowserTest(browser, app), IClassFixture<KestrelApp>
@@ -63,8 +63,6 @@ public sealed class LayoutTests(BrowserFixture browser, KestrelApp app) : Browse
                 var folder = ArtifactsFolder();
                 Directory.CreateDirectory(folder);
                 await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(folder, $"layout-{name}.png") });
-                if (name == "laptop-light" && Environment.GetEnvironmentVariable("AGG_README_SCREENSHOT") == "1")
-                    await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(folder, "..", "..", "docs", "screenshot.png") });
             }, new BrowserNewContextOptions { ViewportSize = viewport, ColorScheme = scheme }, name);
         }
     }

@@ -98,7 +98,10 @@ public class KeyPoolTests
         Assert.Equal(_time.GetUtcNow().UtcDateTime.AddSeconds(2), health.CooldownUntil);
         Assert.Null(pool.TryAcquire(1, null, out _));
         _time.Advance(TimeSpan.FromSeconds(2.1));
-        Assert.NotNull(pool.TryAcquire(1, null, out _));
+        var again = pool.TryAcquire(1, null, out _)!;
+        pool.ReportSuccess(again);
+        Assert.Null(pool.Describe(again.KeyId)!.CooldownUntil);
+        Assert.Contains(pool.TakeWrites(), w => w.WritesState && w.CooldownUntil is null);
     }
 
     [Fact]

@@ -152,12 +152,21 @@ public sealed class ApiKeyPool(SecretBox secrets, IOptionsMonitor<KeyHealthOptio
     public void ReportSuccess(KeyLease lease)
     {
         if (!TryGet(lease, out var key, out var provider)) return;
+        var cleared = false;
         lock (provider)
         {
             if (key.ConsecutiveFailures != 0) { key.ConsecutiveFailures = 0; key.CountersDirty = true; }
             key.CooldownLevel = 0;
             key.RecentFailures.Clear();
+            // A cooldown that ran out and was followed by a success: clear it on the keys page too.
+            if (key.CooldownUntil is not null && !key.QuotaCooldown)
+            {
+                key.CooldownUntil = null;
+                key.StateVersion++;
+                cleared = true;
+            }
         }
+        if (cleared) Signal();
     }
 
     public KeyHealth ReportFailure(KeyLease lease, KeyFault fault, TimeSpan? retryAfter, string detail)

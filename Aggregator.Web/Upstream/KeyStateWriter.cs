@@ -64,9 +64,11 @@ public sealed class KeyStateWriter(
                             .SetProperty(k => k.FailureCount, k => k.FailureCount + w.FailureDelta)
                             .SetProperty(k => k.LastUsedAt, k => w.LastUsedAt ?? k.LastUsedAt)
                             .SetProperty(k => k.ConsecutiveFailures, w.ConsecutiveFailures)
-                            .SetProperty(k => k.Active, w.Active)
-                            .SetProperty(k => k.DisabledReason, w.DisabledReason)
-                            .SetProperty(k => k.DisabledAt, w.DisabledAt)
+                            // The router may only take a key out of service; a key an admin disabled stays
+                            // disabled with the admin's reason even if the pool had not reloaded yet.
+                            .SetProperty(k => k.Active, k => k.Active && w.Active)
+                            .SetProperty(k => k.DisabledReason, k => k.Active ? w.DisabledReason : k.DisabledReason)
+                            .SetProperty(k => k.DisabledAt, k => k.Active ? w.DisabledAt : k.DisabledAt)
                             .SetProperty(k => k.CooldownUntil, w.CooldownUntil), cancellationToken);
                     else
                         await rows.ExecuteUpdateAsync(s => s

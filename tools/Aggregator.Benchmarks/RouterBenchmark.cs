@@ -30,7 +30,8 @@ public static class RouterBenchmark
                 .WithMinIterationTime(Perfolizer.Horology.TimeInterval.FromMilliseconds(250))
                 .WithToolchain(InProcessEmitToolchain.Instance))
             .WithOptions(ConfigOptions.DisableOptimizationsValidator);
-        BenchmarkRunner.Run<RouterOverheadBenchmark>(config, args);
+        BenchmarkSwitcher.FromTypes([typeof(RouterOverheadBenchmark), typeof(RouterEndToEndBenchmark)])
+            .Run(args.Length > 0 ? args : ["--filter", "*"], config);
         return Task.CompletedTask;
     }
 }
@@ -138,7 +139,7 @@ public class RouterOverheadBenchmark
 
     static readonly string[] Words = ["The ", "router ", "picks ", "a ", "key, ", "sends ", "the ", "request ", "and ", "streams ", "tokens ", "back.\n"];
 
-    static string CannedOpenAI(int tokens)
+    internal static string CannedOpenAI(int tokens)
     {
         var sb = new StringBuilder();
         const string head = "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1753357673,\"model\":\"gpt-4o\",\"choices\":[";
@@ -151,7 +152,7 @@ public class RouterOverheadBenchmark
         return sb.ToString();
     }
 
-    static string CannedAnthropic(int tokens)
+    internal static string CannedAnthropic(int tokens)
     {
         var sb = new StringBuilder();
         sb.Append("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"claude-sonnet-4-5\",\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":20,\"output_tokens\":1}}}\n\n");

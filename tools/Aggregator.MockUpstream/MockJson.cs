@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -17,8 +18,28 @@ internal static class MockJson
 
     /// <summary>A number, or its text when the <c>numbers_as_strings</c> quirk is on.</summary>
     public static JsonNode Number(long value, bool asString) =>
-        asString ? JsonValue.Create(value.ToString(System.Globalization.CultureInfo.InvariantCulture)) : JsonValue.Create(value);
+        asString ? JsonValue.Create(value.ToString(CultureInfo.InvariantCulture)) : JsonValue.Create(value);
+}
 
-    public static JsonNode Number(decimal value, bool asString) =>
-        asString ? JsonValue.Create(value.ToString(System.Globalization.CultureInfo.InvariantCulture)) : JsonValue.Create(value);
+/// <summary>A JSON writer that writes numbers as strings when the <c>numbers_as_strings</c> quirk is on.</summary>
+internal readonly record struct QuirkyJsonWriter(Utf8JsonWriter W, bool NumbersAsStrings)
+{
+    public void Number(string name, long value)
+    {
+        if (NumbersAsStrings) W.WriteString(name, value.ToString(CultureInfo.InvariantCulture));
+        else W.WriteNumber(name, value);
+    }
+
+    public void Number(string name, decimal value)
+    {
+        if (NumbersAsStrings) W.WriteString(name, value.ToString(CultureInfo.InvariantCulture));
+        else W.WriteNumber(name, value);
+    }
+
+    public void Strings(string name, IEnumerable<string> values)
+    {
+        W.WriteStartArray(name);
+        foreach (var v in values) W.WriteStringValue(v);
+        W.WriteEndArray();
+    }
 }

@@ -56,7 +56,7 @@ internal static class ModelLists
         var buffer = new ArrayBufferWriter<byte>(models.Count * 256);
         using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = MockJson.Options.Encoder }))
         {
-            var json = new Writer(w, strings);
+            var json = new QuirkyJsonWriter(w, strings);
             switch (shape)
             {
                 case "openai": OpenAI(json, models); break;
@@ -69,7 +69,7 @@ internal static class ModelLists
         return buffer.WrittenSpan.ToArray();
     }
 
-    static void OpenAI(Writer json, IReadOnlyList<MockModel> models)
+    static void OpenAI(QuirkyJsonWriter json, IReadOnlyList<MockModel> models)
     {
         var w = json.W;
         w.WriteStartObject();
@@ -89,7 +89,7 @@ internal static class ModelLists
     }
 
     /// <summary>Text-output models only, unless <c>?output_modalities=all</c> (or a list such as <c>embeddings,image</c>).</summary>
-    static void OpenRouter(Writer json, IReadOnlyList<MockModel> models, string? outputModalities, string padding)
+    static void OpenRouter(QuirkyJsonWriter json, IReadOnlyList<MockModel> models, string? outputModalities, string padding)
     {
         var wanted = string.IsNullOrEmpty(outputModalities) ? ["text"] : outputModalities.Split(',', StringSplitOptions.TrimEntries);
         var all = wanted.Contains("all");
@@ -156,7 +156,7 @@ internal static class ModelLists
     }
 
     /// <summary>one-api style: OpenAI items plus permission, root and parent; no top-level object.</summary>
-    static void AiHubMixLegacy(Writer json, IReadOnlyList<MockModel> models)
+    static void AiHubMixLegacy(QuirkyJsonWriter json, IReadOnlyList<MockModel> models)
     {
         var w = json.W;
         w.WriteStartObject();
@@ -193,7 +193,7 @@ internal static class ModelLists
     }
 
     /// <summary>AiHubMix's public rich list: comma-separated strings, prices as numbers (USD per million tokens).</summary>
-    static void AiHubMixRich(Writer json, IReadOnlyList<MockModel> models, string? type, string padding)
+    static void AiHubMixRich(QuirkyJsonWriter json, IReadOnlyList<MockModel> models, string? type, string padding)
     {
         var w = json.W;
         w.WriteStartObject();
@@ -237,7 +237,7 @@ internal static class ModelLists
     }
 
     /// <summary>claude-* models, paged by limit (1–1000, default 20), after_id and before_id.</summary>
-    static void Anthropic(Writer json, IReadOnlyList<MockModel> models, IQueryCollection query)
+    static void Anthropic(QuirkyJsonWriter json, IReadOnlyList<MockModel> models, IQueryCollection query)
     {
         var limit = int.TryParse(query["limit"], out var l) ? l : 20;
         var claude = models.Where(m => m.IsClaude).ToList();
@@ -276,28 +276,5 @@ internal static class ModelLists
         if (page.Count > 0) { w.WriteString("first_id", page[0].Id); w.WriteString("last_id", page[^1].Id); }
         else { w.WriteNull("first_id"); w.WriteNull("last_id"); }
         w.WriteEndObject();
-    }
-
-    /// <summary>A JSON writer that writes numbers as strings when the <c>numbers_as_strings</c> quirk is on.</summary>
-    readonly record struct Writer(Utf8JsonWriter W, bool NumbersAsStrings)
-    {
-        public void Number(string name, long value)
-        {
-            if (NumbersAsStrings) W.WriteString(name, value.ToString(CultureInfo.InvariantCulture));
-            else W.WriteNumber(name, value);
-        }
-
-        public void Number(string name, decimal value)
-        {
-            if (NumbersAsStrings) W.WriteString(name, value.ToString(CultureInfo.InvariantCulture));
-            else W.WriteNumber(name, value);
-        }
-
-        public void Strings(string name, IEnumerable<string> values)
-        {
-            W.WriteStartArray(name);
-            foreach (var v in values) W.WriteStringValue(v);
-            W.WriteEndArray();
-        }
     }
 }

@@ -56,7 +56,8 @@ internal sealed class SseWriter(MockRequest request)
             at += size;
             // Kestrel coalesces quick flushes into one packet; a pause at a couple of cuts per frame
             // (always the one inside a UTF-8 character) makes the reader really see a torn frame.
-            if (at == forcedCut || at >= pausedCut && at - size < pausedCut) await Task.Delay(5, ct);
+            if (at == forcedCut) await Task.Delay(20, ct);
+            else if (at >= pausedCut && at - size < pausedCut) await Task.Delay(5, ct);
         }
     }
 

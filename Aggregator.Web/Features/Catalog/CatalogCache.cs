@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Aggregator.Web.Data;
+using Aggregator.Web.Upstream;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Caching.Hybrid;
 
@@ -13,9 +14,10 @@ namespace Aggregator.Web.Features.Catalog;
 /// The catalogue: what a user may pick, grouped by provider. One database query fills a
 /// tier-independent list; each tier's view (locks applied, JSON pre-serialised, ETag) is cached
 /// on top of it. Both live in HybridCache under <see cref="Tag"/>, so GetOrCreate is stampede-safe,
-/// L2 is Redis when configured, and admin changes call <see cref="InvalidateAsync"/>.
+/// L2 is Redis when configured, and admin changes call <see cref="InvalidateAsync"/>, which also
+/// reloads the router's routing table so a disabled key or provider stops serving at once.
 /// </summary>
-public sealed class CatalogCache(HybridCache cache, IDbContextFactory<AppDbContext> dbFactory)
+public sealed class CatalogCache(HybridCache cache, IDbContextFactory<AppDbContext> dbFactory, RoutingTable routing)
 {
     public const string Tag = "catalog";
     static readonly string[] Tags = [Tag];
@@ -24,8 +26,11 @@ public sealed class CatalogCache(HybridCache cache, IDbContextFactory<AppDbConte
     static readonly HybridCacheEntryOptions Entry = new() { Expiration = TimeSpan.FromMinutes(30), LocalCacheExpiration = TimeSpan.FromSeconds(30) };
     const string AllKey = "catalog:v1:all";
 
-    public ValueTask InvalidateAsync(CancellationToken cancellationToken = default) =>
-        cache.RemoveByTagAsync(Tag, cancellationToken);
+    public async ValueTask InvalidateAsync(CancellationToken cancellationToken = default)
+    {
+        await cache.RemoveByTagAsync(Tag, cancellationToken);
+        await routing.ReloadAsync(cancellationToken);
+    }
 
     /// <summary>The catalogue as a user of <paramref name="tier"/> sees it: models above the tier are present but locked.</summary>
     public ValueTask<CatalogView> GetAsync(Tier tier, CancellationToken cancellationToken = default) =>
