@@ -48,7 +48,11 @@ export class Sidebar {
     const item = existing ?? this.build(c);
     item.querySelector(".conversation-link")!.textContent = c.title;
     this.labelActions(item, c.title);
-    this.list.prepend(item);
+    // Newest activity first: a rename keeps its place, a new reply moves the conversation up.
+    if (!existing || Date.parse(c.updatedAt) > Date.parse(existing.dataset.updated ?? "") || !existing.dataset.updated) {
+      item.dataset.updated = c.updatedAt;
+      this.list.prepend(item);
+    }
     this.markCurrent();
     if (c.id === this.current()) this.onCurrentRenamed(c.title);
   }
@@ -93,6 +97,7 @@ export class Sidebar {
     const li = document.createElement("li");
     li.className = "conversation-item";
     li.dataset.id = c.id;
+    li.dataset.updated = c.updatedAt;
     li.innerHTML = '<a class="conversation-link" data-testid="conversation-link"></a><span class="conversation-actions">' +
       '<button type="button" class="btn btn-sm btn-icon" data-action="rename" title="Rename">✎</button>' +
       '<button type="button" class="btn btn-sm btn-icon" data-action="delete" title="Delete">🗑</button></span>';

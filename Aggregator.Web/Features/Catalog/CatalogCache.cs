@@ -21,6 +21,9 @@ public sealed class CatalogCache(HybridCache cache, IDbContextFactory<AppDbConte
 {
     public const string Tag = "catalog";
     static readonly string[] Tags = [Tag];
+    // L2 (Redis) holds the catalogue for every node; each node's L1 copy is short-lived so that an
+    // invalidation made on another node is seen within half a minute even if its tag broadcast is missed.
+    static readonly HybridCacheEntryOptions Entry = new() { Expiration = TimeSpan.FromMinutes(30), LocalCacheExpiration = TimeSpan.FromSeconds(30) };
     const string AllKey = "catalog:v1:all";
 
     public async ValueTask InvalidateAsync(CancellationToken cancellationToken = default)
@@ -33,10 +36,10 @@ public sealed class CatalogCache(HybridCache cache, IDbContextFactory<AppDbConte
     public ValueTask<CatalogView> GetAsync(Tier tier, CancellationToken cancellationToken = default) =>
         cache.GetOrCreateAsync($"catalog:v1:tier:{(int)tier}", (self: this, tier),
             static async (s, ct) => CatalogView.Build(s.tier, await s.self.GetAllAsync(ct)),
-            tags: Tags, cancellationToken: cancellationToken);
+            options: Entry, tags: Tags, cancellationToken: cancellationToken);
 
     ValueTask<CatalogSnapshot> GetAllAsync(CancellationToken cancellationToken) =>
-        cache.GetOrCreateAsync(AllKey, this, static (s, ct) => s.QueryAsync(ct), tags: Tags, cancellationToken: cancellationToken);
+        cache.GetOrCreateAsync(AllKey, this, static (s, ct) => s.QueryAsync(ct), Entry, Tags, cancellationToken: cancellationToken);
 
     /// <summary>The one catalogue query; public for the benchmark and tests that bypass the cache.</summary>
     public async ValueTask<CatalogSnapshot> QueryAsync(CancellationToken cancellationToken)
