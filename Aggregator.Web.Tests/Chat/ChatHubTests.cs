@@ -203,17 +203,17 @@ public sealed class ChatHubTests(ChatTestApp app) : IClassFixture<ChatTestApp>
         var sent = await chat.SendAsync(app.FreeModelId, "break please mock:fault=drop_after:5 mock:tokens=50");
         var done = await chat.CompletedAsync(sent.AssistantMessageId);
 
-        Assert.Equal("failed", done.Status);
+        Assert.Equal("interrupted", done.Status);
         Assert.False(string.IsNullOrWhiteSpace(done.Error));
         var saved = await app.MessageAsync(sent.AssistantMessageId);
-        Assert.Equal(MessageStatus.Failed, saved.Status);
+        Assert.Equal(MessageStatus.Interrupted, saved.Status);
         Assert.Equal(5, saved.Seq);
         Assert.Equal(string.Concat(chat.DeltasOf(sent.AssistantMessageId).Select(d => d.Text)), saved.Content);
         Assert.Equal(done.Error, saved.Error);
 
-        // Retry is a regenerate: a fresh reply replaces the failed one.
+        // Retry is a regenerate: a fresh reply replaces the interrupted one.
         var retry = await chat.Hub.InvokeAsync<SendResult>(nameof(ChatHub.Regenerate), sent.ConversationId, app.FreeModelId);
-        Assert.Equal("failed", (await chat.CompletedAsync(retry.AssistantMessageId)).Status); // same magic word, same fault
+        Assert.Equal("interrupted", (await chat.CompletedAsync(retry.AssistantMessageId)).Status); // same magic word, same fault
         Assert.Null(await app.QueryAsync(db => db.Messages.FirstOrDefaultAsync(m => m.Id == sent.AssistantMessageId)));
     }
 

@@ -104,7 +104,8 @@ public sealed partial class GenerationManager(
         }
         catch (RouterException ex)
         {
-            status = MessageStatus.Failed;
+            // After the first token the router never retries: the partial reply stays, marked interrupted.
+            status = ex.Error == RouterError.Interrupted ? MessageStatus.Interrupted : MessageStatus.Failed;
             error = ex.Message;
             finish ??= "error";
             LogRouterFailure(start.MessageId, ex.Error);
