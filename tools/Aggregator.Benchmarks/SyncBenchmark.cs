@@ -19,6 +19,13 @@ public static class SyncBenchmark
     {
         await using var app = new BenchApp();
         _ = app.Services; // start the app, apply migrations
+        // Warm up (JIT, EF query compilation, connection pool) as a running server would be.
+        await using (var warm = await MockUpstreamServer.StartAsync(o => o.ModelCount = 50))
+        {
+            var warmId = await AddProviderAsync(app, warm.OpenRouterUrl);
+            await TimeAsync(app, warmId);
+            await TimeAsync(app, warmId);
+        }
         Console.WriteLine("Times are end to end; in brackets the part spent fetching and parsing the mock's list.");
         Console.WriteLine("| models | first sync | unchanged re-sync (median of 5) | rows written by re-sync |");
         Console.WriteLine("|---:|---:|---:|---:|");
