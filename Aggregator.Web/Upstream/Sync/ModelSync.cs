@@ -131,7 +131,6 @@ public sealed partial class ModelSync(
         if (fetched.Skipped > 0) notes.Add($"{fetched.Skipped} entr(ies) without a usable id were skipped");
         notes.Add($"list shape: {fetched.Shape}");
         run.Notes = string.Join("; ", notes) + ".";
-        db.Attach(provider);
         provider.LastSyncedAt = now;
         if (provider.ListShape == ModelListShape.Auto) provider.ListShape = fetched.Shape;
         await db.SaveChangesAsync(ct);
