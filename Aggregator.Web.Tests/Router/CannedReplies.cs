@@ -1,5 +1,6 @@
 using System.Text;
 using Aggregator.Web.Upstream;
+using Aggregator.Web.Upstream.Protocols;
 
 namespace Aggregator.Web.Tests.Router;
 

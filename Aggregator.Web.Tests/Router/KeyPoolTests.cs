@@ -4,6 +4,8 @@ using Aggregator.Web.Upstream;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using Aggregator.Web.Upstream.Keys;
+using Aggregator.Web.Upstream.Routing;
 
 namespace Aggregator.Web.Tests.Router;
 

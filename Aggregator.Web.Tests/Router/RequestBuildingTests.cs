@@ -2,6 +2,9 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Aggregator.Web.Data;
 using Aggregator.Web.Upstream;
+using Aggregator.Web.Upstream.Keys;
+using Aggregator.Web.Upstream.Protocols;
+using Aggregator.Web.Upstream.Routing;
 
 namespace Aggregator.Web.Tests.Router;
 

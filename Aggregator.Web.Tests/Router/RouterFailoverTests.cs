@@ -2,6 +2,7 @@ using Aggregator.Web.Data;
 using Aggregator.Web.Upstream;
 using Microsoft.Extensions.DependencyInjection;
 using static Aggregator.Web.Tests.Router.RouterAppFactory;
+using Aggregator.Web.Upstream.Keys;
 
 namespace Aggregator.Web.Tests.Router;
 

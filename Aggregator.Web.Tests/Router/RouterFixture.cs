@@ -5,6 +5,9 @@ using Aggregator.Web.Tests.Infrastructure;
 using Aggregator.Web.Upstream;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Aggregator.Web.Upstream.Keys;
+using Aggregator.Web.Upstream.Routing;
+using Aggregator.Web.Upstream.Usage;
 
 namespace Aggregator.Web.Tests.Router;
 

@@ -1,5 +1,6 @@
 using Aggregator.Web.Tests.Infrastructure;
 using Microsoft.Extensions.Options;
+using Aggregator.Web.Upstream.Keys;
 
 namespace Aggregator.Web.Tests.Router;
 

@@ -1,6 +1,7 @@
 using Aggregator.Web.Data;
 using Aggregator.Web.Upstream;
 using static Aggregator.Web.Tests.Router.RouterAppFactory;
+using Aggregator.Web.Upstream.Usage;
 
 namespace Aggregator.Web.Tests.Router;
 

@@ -3,6 +3,7 @@ using Aggregator.Web.Upstream;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using static Aggregator.Web.Tests.Router.RouterAppFactory;
+using Aggregator.Web.Upstream.Routing;
 
 namespace Aggregator.Web.Tests.Router;
 

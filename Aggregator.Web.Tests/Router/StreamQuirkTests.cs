@@ -1,6 +1,8 @@
 using System.Text;
 using Aggregator.Web.Upstream;
 using static Aggregator.Web.Tests.Router.CannedReplies;
+using Aggregator.Web.Upstream.Keys;
+using Aggregator.Web.Upstream.Protocols;
 
 namespace Aggregator.Web.Tests.Router;
 

@@ -1,4 +1,8 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Aggregator.Web.Upstream.Keys;
+using Aggregator.Web.Upstream.Protocols;
+using Aggregator.Web.Upstream.Routing;
+using Aggregator.Web.Upstream.Usage;
 
 namespace Aggregator.Web.Upstream;
 

@@ -10,6 +10,9 @@ using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Aggregator.Web.Upstream.Keys;
+using Aggregator.Web.Upstream.Protocols;
+using Aggregator.Web.Upstream.Routing;
 
 namespace Aggregator.Benchmarks;
 

@@ -9,6 +9,11 @@ using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Aggregator.Web.Upstream.Keys;
+using Aggregator.Web.Upstream.Protocols;
+using Aggregator.Web.Upstream.Routing;
+using Aggregator.Web.Upstream.Sync;
+using Aggregator.Web.Upstream.Usage;
 
 namespace Aggregator.Benchmarks;
 

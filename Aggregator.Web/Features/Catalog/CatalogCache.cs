@@ -7,6 +7,7 @@ using Aggregator.Web.Data;
 using Aggregator.Web.Upstream;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Caching.Hybrid;
+using Aggregator.Web.Upstream.Routing;
 
 namespace Aggregator.Web.Features.Catalog;
 

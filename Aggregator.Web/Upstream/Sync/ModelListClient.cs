@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Aggregator.Web.Data;
 using Microsoft.Extensions.Options;
+using Aggregator.Web.Upstream.Protocols;
 
 namespace Aggregator.Web.Upstream.Sync;
 

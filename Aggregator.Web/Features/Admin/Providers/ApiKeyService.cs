@@ -6,6 +6,7 @@ using Aggregator.Web.Security;
 using Aggregator.Web.Upstream;
 using Aggregator.Web.Upstream.Sync;
 using Microsoft.EntityFrameworkCore;
+using Aggregator.Web.Upstream.Protocols;
 
 namespace Aggregator.Web.Features.Admin.Providers;
 

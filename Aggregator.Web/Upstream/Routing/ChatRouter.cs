@@ -1,0 +1,122 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Options;
+using Aggregator.Web.Upstream.Keys;
+using Aggregator.Web.Upstream.Protocols;
+using Aggregator.Web.Upstream.Usage;
+
+namespace Aggregator.Web.Upstream.Routing;
+
+/// <summary>
+/// Resolves a request, checks quotas, fails over across keys (and fallback providers) until a reply
+/// starts, relays it as <see cref="StreamEvent"/>s and records its usage. See <see cref="IChatRouter"/>.
+/// </summary>
+public sealed class ChatRouter(
+    RouteResolver resolver,
+    TierQuotas quotas,
+    UpstreamConnector connector,
+    IApiKeyPool pool,
+    UsageRecorder usage,
+    IOptionsMonitor<RouterOptions> options,
+    TimeProvider time,
+    ILogger<ChatRouter> log) : IChatRouter
+{
+    public async IAsyncEnumerable<StreamEvent> StreamAsync(ChatRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (request.Messages.Count == 0)
+            throw new RouterException(RouterError.InvalidRequest, "A request needs at least one message.");
+        var plan = await resolver.ResolveAsync(request, cancellationToken);
+        var ticket = await quotas.AcquireAsync(request.UserId, request.UserTier, cancellationToken);
+        var o = options.CurrentValue;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(o.StreamDeadline);
+
+        OpenReply reply;
+        try
+        {
+            reply = await connector.ConnectAsync(plan, request, o, deadline.Token, cancellationToken);
+        }
+        catch
+        {
+            ticket.Refund();
+            throw;
+        }
+
+        await using var _ = reply;
+        var meter = new UsageMeter();
+        var recorded = false;
+        try
+        {
+            yield return new RouteStarted(reply.Route);
+            foreach (var e in reply.Buffered)
+            {
+                meter.Observe(e);
+                yield return e;
+            }
+
+            while (true)
+            {
+                reply.Attempt.CancelAfter(o.IdleTimeout);
+                StreamEvent? next = null;
+                Exception? error = null;
+                try
+                {
+                    if (await reply.Events.MoveNextAsync()) next = reply.Events.Current;
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    error = ex;
+                }
+
+                if (error is not null)
+                {
+                    // After the first token nothing is retried: that would duplicate text the user has seen.
+                    var reason = Describe(error, deadline.Token);
+                    if (error is UpstreamFailure { KeyFault: { } fault and not KeyFault.Transport } failure)
+                        pool.ReportFailure(reply.Key, fault, failure.RetryAfter, failure.Detail);
+                    Record(request, reply, meter, ticket);
+                    recorded = true;
+                    log.LogWarning("Stream from {Provider} ({Model}, key {KeyId}) interrupted after {Chars} characters: {Reason}",
+                        reply.Route.ProviderName, reply.Route.UpstreamModelId, reply.Key.KeyId, meter.OutputChars, reason);
+                    throw new RouterException(RouterError.Interrupted, $"The reply was interrupted: {reason}", inner: error);
+                }
+                if (next is null) break;
+                meter.Observe(next);
+                yield return next;
+            }
+
+            if (!reply.Decoder.Ended && !reply.Decoder.SawFinish)
+            {
+                // EOF without a finish reason or end marker: the reply was cut, not finished.
+                Record(request, reply, meter, ticket);
+                recorded = true;
+                throw new RouterException(RouterError.Interrupted, "The reply was interrupted: the provider closed the stream before finishing.");
+            }
+
+            var (final, cost) = Record(request, reply, meter, ticket);
+            recorded = true;
+            yield return new StreamCompleted(final, meter.FinishReason ?? "stop", cost);
+        }
+        finally
+        {
+            // Cancelled by the caller, or abandoned: what was produced is still accounted for.
+            if (!recorded) Record(request, reply, meter, ticket);
+        }
+    }
+
+    (TokenUsage Usage, decimal? Cost) Record(ChatRequest request, OpenReply reply, in UsageMeter meter, QuotaTicket ticket)
+    {
+        var final = meter.Final(request);
+        var cost = UsageMeter.Cost(reply.Candidate.Model, final);
+        usage.Record(UsageMeter.ToRecord(request, reply.Candidate.Model, reply.Key.KeyId, final, cost, time.GetUtcNow().UtcDateTime));
+        ticket.Complete(final);
+        return (final, cost);
+    }
+
+    static string Describe(Exception error, CancellationToken deadline) => error switch
+    {
+        OperationCanceledException when deadline.IsCancellationRequested => "the reply exceeded its time limit",
+        OperationCanceledException => "the provider stopped sending",
+        UpstreamFailure f => f.Message,
+        _ => "the connection to the provider was lost",
+    };
+}

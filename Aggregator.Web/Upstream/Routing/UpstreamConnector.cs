@@ -1,0 +1,204 @@
+using System.Buffers;
+using Aggregator.Web.Data;
+using Aggregator.Web.Upstream.Keys;
+using Aggregator.Web.Upstream.Protocols;
+
+namespace Aggregator.Web.Upstream.Routing;
+
+/// <summary>
+/// Failover before the first token: tries keys (least recently used first) and then fallback providers,
+/// with exponential backoff and jitter, inside a retry budget and the first-token deadline, until a
+/// reply produces its first delta. A hand-written loop rather than a Polly retry because each attempt
+/// changes key, adapter and body, and the failure decides the key's health.
+/// </summary>
+public sealed class UpstreamConnector(
+    IApiKeyPool pool,
+    ProtocolAdapters adapters,
+    IHttpClientFactory httpFactory,
+    TimeProvider time,
+    ILogger<UpstreamConnector> log)
+{
+    public const string HttpClientName = "upstream";
+    const int MaxErrorBodyBytes = 64 * 1024;
+
+    internal async Task<OpenReply> ConnectAsync(RoutePlan plan, ChatRequest request, RouterOptions o, CancellationToken deadline, CancellationToken caller)
+    {
+        var started = time.GetTimestamp();
+        List<long>? tried = null;
+        UpstreamFailure? last = null;
+        var attempts = 0;
+        var candidateIndex = 0;
+        ReadOnlyMemory<byte> body = default;
+        long bodyModel = -1;
+        ApiStandard bodyStandard = default;
+        try
+        {
+            while (true)
+            {
+                var remaining = o.FirstTokenDeadline - time.GetElapsedTime(started);
+                if (remaining <= TimeSpan.Zero) throw GiveUp(plan, last, attempts, null, $"no reply within {o.FirstTokenDeadline.TotalSeconds:0.#} s");
+                if (attempts >= o.MaxAttempts) throw GiveUp(plan, last, attempts, null, null);
+
+                var candidate = plan[candidateIndex];
+                var key = pool.TryAcquire(candidate.Provider.Id, tried, out var retryAt);
+                if (key is null)
+                {
+                    if (candidateIndex + 1 < plan.Count) { candidateIndex++; continue; }
+                    var wait = retryAt - time.GetUtcNow().UtcDateTime;
+                    if (wait is { } w && w <= o.MaxRetryAfterWait && w < remaining)
+                    {
+                        // Every key is rate limited for a moment: honour Retry-After rather than fail.
+                        await Task.Delay(w > TimeSpan.Zero ? w : TimeSpan.Zero, time, deadline);
+                        candidateIndex = 0;
+                        tried?.Clear();
+                        continue;
+                    }
+                    throw GiveUp(plan, last, attempts, wait, null);
+                }
+
+                if (attempts > 0) await Task.Delay(Backoff(attempts, o), time, deadline);
+                attempts++;
+                var adapter = adapters.For(candidate.Provider.Standard);
+                if (bodyModel != candidate.Model.Id || bodyStandard != candidate.Provider.Standard)
+                {
+                    body = adapter.BuildBody(candidate.Model, request);
+                    bodyModel = candidate.Model.Id;
+                    bodyStandard = candidate.Provider.Standard;
+                }
+
+                var attempt = CancellationTokenSource.CreateLinkedTokenSource(deadline);
+                attempt.CancelAfter(o.AttemptTimeout < remaining ? o.AttemptTimeout : remaining);
+                try
+                {
+                    return await OpenAsync(adapter, candidate, key, body, attempt, o);
+                }
+                catch (Exception ex) when (ex is not RouterException && !caller.IsCancellationRequested && !deadline.IsCancellationRequested)
+                {
+                    attempt.Dispose();
+                    var failure = ex as UpstreamFailure ?? Classify(ex);
+                    if (failure.KeyFault is { } fault and not KeyFault.Transport)
+                    {
+                        var health = pool.ReportFailure(key, fault, failure.RetryAfter, failure.Detail);
+                        if (!health.Active)
+                            log.LogWarning("API key {KeyId} of {Provider} disabled: {Reason}", key.KeyId, candidate.Provider.Name, health.DisabledReason);
+                    }
+                    log.LogWarning("Attempt {Attempt} on {Provider} ({Model}) with key {KeyId} failed: {Reason}",
+                        attempts, candidate.Provider.Name, candidate.Model.ModelId, key.KeyId, failure.Detail);
+                    if (!failure.Retryable)
+                        throw new RouterException(failure.Error, Scrub(failure.Message, key), inner: failure);
+                    (tried ??= []).Add(key.KeyId);
+                    last = failure;
+                }
+                catch
+                {
+                    attempt.Dispose();
+                    throw;
+                }
+            }
+        }
+        catch (OperationCanceledException ex) when (!caller.IsCancellationRequested)
+        {
+            throw new RouterException(RouterError.UpstreamFailed,
+                $"No reply from {plan.Primary.Provider.DisplayName} within the time limit{(last is null ? "" : $" (last error: {last.Message})")}.", inner: ex);
+        }
+    }
+
+    async Task<OpenReply> OpenAsync(ProtocolAdapter adapter, RouteCandidate candidate, KeyLease key, ReadOnlyMemory<byte> body, CancellationTokenSource attempt, RouterOptions o)
+    {
+        var token = attempt.Token;
+        HttpResponseMessage response;
+        using (var message = adapter.BuildRequest(candidate.Provider, body, key))
+            response = await httpFactory.CreateClient(HttpClientName).SendAsync(message, HttpCompletionOption.ResponseHeadersRead, token);
+        try
+        {
+            if (!UpstreamFailure.IsSuccess(response.StatusCode))
+            {
+                var retryAfter = UpstreamFailure.ReadRetryAfter(response.Headers, time.GetUtcNow());
+                var error = await ReadErrorAsync(response, token);
+                throw UpstreamFailure.FromStatus((int)response.StatusCode, error, retryAfter);
+            }
+            var decoder = adapter.CreateDecoder();
+            var content = await response.Content.ReadAsStreamAsync(token);
+            var events = ReplyReader.ReadAsync(content, decoder, o.MaxResponseBytes, o.MaxBufferedBodyBytes, token).GetAsyncEnumerator(token);
+            var buffered = new List<StreamEvent>(4);
+            try
+            {
+                var sawDelta = false;
+                while (!sawDelta && await events.MoveNextAsync())
+                {
+                    buffered.Add(events.Current);
+                    sawDelta = events.Current is ContentDelta or ReasoningDelta or ToolCallDelta;
+                }
+                if (!sawDelta && !decoder.Ended && !decoder.SawFinish)
+                    throw UpstreamFailure.Protocol(buffered.Count == 0 ? "an empty reply" : "a reply that ended before any content");
+            }
+            catch
+            {
+                await events.DisposeAsync();
+                throw;
+            }
+            pool.ReportSuccess(key);
+            var route = new RouteInfo(candidate.Provider.Id, candidate.Provider.Name, candidate.Model.Id, candidate.Model.ModelId, key.KeyId);
+            return new OpenReply(route, candidate, key, response, events, decoder, buffered, attempt);
+        }
+        catch
+        {
+            response.Dispose();
+            throw;
+        }
+    }
+
+    static async Task<UpstreamErrorBody> ReadErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(MaxErrorBodyBytes);
+        try
+        {
+            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+            var length = 0;
+            int read;
+            while (length < MaxErrorBodyBytes && (read = await stream.ReadAsync(buffer.AsMemory(length, MaxErrorBodyBytes - length), cancellationToken)) > 0)
+                length += read;
+            return UpstreamErrorBody.Parse(buffer.AsSpan(0, length).TrimStart(" \t\r\n"u8));
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException)
+        {
+            return UpstreamErrorBody.None;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    static UpstreamFailure Classify(Exception ex) => ex switch
+    {
+        OperationCanceledException => new("The provider did not answer in time", true, KeyFault.Timeout, "timeout", inner: ex),
+        HttpRequestException h => new($"Could not reach the provider ({h.HttpRequestError})", true, KeyFault.Transport, $"connection {h.HttpRequestError}", inner: ex),
+        IOException => new("The connection to the provider was lost", true, KeyFault.Transport, "connection lost", inner: ex),
+        _ => new($"Unexpected failure talking to the provider ({ex.GetType().Name})", true, KeyFault.Transport, ex.GetType().Name, inner: ex),
+    };
+
+    static TimeSpan Backoff(int failures, RouterOptions o)
+    {
+        var exponential = o.BackoffBase.TotalMilliseconds * Math.Pow(2, Math.Min(failures - 1, 16));
+        var capped = Math.Min(exponential, o.BackoffMax.TotalMilliseconds);
+        return TimeSpan.FromMilliseconds(capped * (0.5 + Random.Shared.NextDouble() * 0.5));
+    }
+
+    static RouterException GiveUp(RoutePlan plan, UpstreamFailure? last, int attempts, TimeSpan? retryAfter, string? why)
+    {
+        var provider = plan.Primary.Provider.DisplayName;
+        if (last is null && retryAfter is { } ra)
+            return new RouterException(RouterError.UpstreamFailed,
+                $"Every API key of {provider} is cooling down after errors; try again in {Math.Max(1, Math.Ceiling(ra.TotalSeconds))} s.", ra);
+        if (last is null)
+            return new RouterException(RouterError.NoActiveKey, $"{provider} has no usable API key right now.");
+        var message = why is null
+            ? $"{provider} failed {attempts} time{(attempts == 1 ? "" : "s")}; last error: {last.Message}"
+            : $"{provider} failed ({why}); last error: {last.Message}";
+        return new RouterException(RouterError.UpstreamFailed, message, retryAfter, last);
+    }
+
+    static string Scrub(string message, KeyLease key) =>
+        key.Secret.Length >= 8 ? message.Replace(key.Secret, "[key]", StringComparison.Ordinal) : message;
+}
