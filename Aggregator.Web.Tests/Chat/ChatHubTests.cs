@@ -1,6 +1,7 @@
 using System.Net;
 using Aggregator.Web.Data;
 using Aggregator.Web.Features.Chat;
+using Aggregator.Web.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.EntityFrameworkCore;
@@ -83,7 +84,10 @@ public sealed class ChatHubTests(ChatTestApp app) : IClassFixture<ChatTestApp>
         await first.DisposeAsync();
         var before = first.DeltasOf(sent.AssistantMessageId);
         var lastSeq = before.Max(d => d.Seq);
-        await Task.Delay(300); // deltas go on being produced while nobody listens
+        // Deltas go on being produced while nobody listens.
+        var generation = app.Services.GetRequiredService<GenerationManager>().Find(sent.AssistantMessageId, user.UserId);
+        Assert.NotNull(generation);
+        await Eventually.Until(() => generation.Snapshot().Seq >= lastSeq + 3, "deltas produced while disconnected");
 
         // A reload: the page carries the live text and its sequence number.
         var page = await user.Http.GetStringAsync($"/{sent.ConversationId}");

@@ -2,6 +2,7 @@ using Aggregator.Web.Data;
 using Aggregator.Web.Upstream;
 using Microsoft.Extensions.DependencyInjection;
 using static Aggregator.Web.Tests.Router.RouterAppFactory;
+using static Aggregator.Web.Tests.Infrastructure.Eventually;
 using Aggregator.Web.Upstream.Keys;
 
 namespace Aggregator.Web.Tests.Router;
@@ -166,7 +167,7 @@ public class RouterFailoverTests(RouterAppFactory app) : IClassFixture<RouterApp
         app.Mock.State.SetKeyFault(secret, "429:1");
         var started = DateTime.UtcNow;
         var task = app.Router.RunAsync(seeded.Ask());
-        await Task.Delay(300);
+        await Until(() => app.Pool.Describe(seeded.KeyIds[0])?.CooldownUntil is not null, "the first attempt to be rate limited");
         app.Mock.State.ClearKeyFault(secret);
         var run = await task;
         run.AssertCompleted();
