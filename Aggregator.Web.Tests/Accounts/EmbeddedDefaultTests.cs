@@ -21,7 +21,7 @@ public sealed class EmbeddedDefaultTests
                 var url = await app.ListeningAsync();
                 using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = url };
                 Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/Account/Register")).StatusCode);
-                await RegisterAsync(http); // writes, so SQLite's -wal/-shm files exist too
+                await RegisterAsync(http); // writes: any journal or WAL file SQLite makes must be owner-only too
 
                 Assert.True(File.Exists(Path.Combine(data.FullName, "aggregator.db")));
                 var keyFile = Path.Combine(data.FullName, SecretsExtensions.KeyFileName);
@@ -31,7 +31,6 @@ public sealed class EmbeddedDefaultTests
                     // Nobody else on the machine can read the database or the key that decrypts it.
                     Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(data.FullName));
                     var files = Directory.GetFiles(data.FullName);
-                    Assert.Contains(files, f => f.EndsWith("aggregator.db-wal") || f.EndsWith("aggregator.db-journal"));
                     foreach (var file in files)
                         Assert.True((UnixFileMode.UserRead | UnixFileMode.UserWrite) == File.GetUnixFileMode(file), $"{file} is {File.GetUnixFileMode(file)}");
                 }
