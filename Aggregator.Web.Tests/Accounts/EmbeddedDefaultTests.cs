@@ -22,6 +22,7 @@ public sealed class EmbeddedDefaultTests
                 using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = url };
                 Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/Account/Register")).StatusCode);
                 await RegisterAsync(http); // writes: any journal or WAL file SQLite makes must be owner-only too
+                Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/")).StatusCode); // the per-request session check on SQLite
 
                 Assert.True(File.Exists(Path.Combine(data.FullName, "aggregator.db")));
                 var keyFile = Path.Combine(data.FullName, SecretsExtensions.KeyFileName);

@@ -10,7 +10,7 @@ using Microsoft.Extensions.Options;
 namespace Aggregator.Web.Features.Account;
 
 /// <summary>What a session is checked against: the account as the database has it now.</summary>
-public sealed record AccountState(string SecurityStamp, Tier Tier, bool IsAdmin);
+public sealed record AccountState(string? SecurityStamp, Tier Tier, bool IsAdmin);
 
 /// <summary>
 /// Every request and every hub call checks its session against the account's current security stamp,
@@ -28,7 +28,7 @@ public sealed class AccountStates(IDbContextFactory<AppDbContext> dbs, IMemoryCa
         if (principal?.GetUserId() is not { } userId) return null;
         var state = await GetAsync(userId, ct);
         var stamp = principal.FindFirstValue(identity.Value.ClaimsIdentity.SecurityStampClaimType);
-        return state is not null && string.Equals(state.SecurityStamp, stamp, StringComparison.Ordinal) ? state : null;
+        return state is not null && string.Equals(state.SecurityStamp, stamp, StringComparison.Ordinal) ? state : null; // null = null, as Identity's own validator
     }
 
     public void Evict(string userId) => cache.Remove(Key(userId));
@@ -39,7 +39,7 @@ public sealed class AccountStates(IDbContextFactory<AppDbContext> dbs, IMemoryCa
             entry.AbsoluteExpirationRelativeToNow = Freshness;
             await using var db = await dbs.CreateDbContextAsync(ct);
             return await db.Users.AsNoTracking().Where(u => u.Id == userId)
-                .Select(u => new AccountState(u.SecurityStamp ?? "", u.Tier,
+                .Select(u => new AccountState(u.SecurityStamp, u.Tier,
                     db.UserRoles.Any(ur => ur.UserId == u.Id && db.Roles.Any(r => r.Id == ur.RoleId && r.Name == AccountExtensions.AdminRole))))
                 .FirstOrDefaultAsync(ct);
         });
