@@ -30,8 +30,9 @@ public static class HubOrigin
 
     /// <summary>
     /// Refuses (403) a negotiate, WebSocket, SSE or long-polling request whose Origin is neither the
-    /// request's own scheme://host:port nor allowed. No Origin header: not a cross-site browser request
-    /// (browsers always send one cross-origin and on WebSockets), so non-browser clients keep working.
+    /// request's own scheme://host:port nor allowed. No Origin header is allowed: browsers send one on every
+    /// cross-origin fetch, XHR, EventSource and WebSocket, so its absence means a same-origin GET or a
+    /// non-browser client (and negotiate, which hands out the connection id, is a POST that carries it).
     /// </summary>
     public static TBuilder RequireAllowedOrigin<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder
     {
