@@ -35,6 +35,7 @@ try
 
     await app.PrepareDatabaseAsync();
     await app.VerifySecretsKeyAsync();
+    app.RevokeUnsealedKeys();  // key-ring keys from before encryption at rest
     await app.EnsureAdminRoleAsync();
 
     if (!app.Environment.IsDevelopment())

@@ -20,8 +20,7 @@ public static class DataExtensions
 
         if (storage.IsEmbedded)
         {
-            Directory.CreateDirectory(storage.DataFolder);
-            var file = Path.Combine(storage.DataFolder, "aggregator.db");
+            var file = PrepareOwnerOnlyFolder(storage.DataFolder, "aggregator.db");
             builder.Services.AddAppDb<SqliteDbContext>(o => o.UseSqlite($"Data Source={file};Cache=Shared;Pooling=True"));
         }
         else
@@ -33,6 +32,30 @@ public static class DataExtensions
             .SetApplicationName("Aggregator")
             .PersistKeysToDbContext<AppDbContext>();
         return builder;
+    }
+
+    const UnixFileMode OwnerOnlyFolder = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    const UnixFileMode OwnerOnlyFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    /// <summary>
+    /// The data folder holds the database and the secrets key: a new one is created 0700 and the database
+    /// file 0600 before SQLite opens it (SQLite gives its -wal/-shm files the database file's mode).
+    /// </summary>
+    static string PrepareOwnerOnlyFolder(string folder, string databaseName)
+    {
+        var database = Path.Combine(folder, databaseName);
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(folder);
+            return database;
+        }
+        if (!Directory.Exists(folder)) Directory.CreateDirectory(folder, OwnerOnlyFolder);
+        if (!File.Exists(database))
+            new FileStream(database, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = OwnerOnlyFile }).Dispose();
+        // Files left by an older version were created with the umask's mode: tighten them.
+        foreach (var file in new[] { database, database + "-wal", database + "-shm", database + "-journal" })
+            if (File.Exists(file)) File.SetUnixFileMode(file, OwnerOnlyFile);
+        return database;
     }
 
     static string DataFolder(WebApplicationBuilder builder)

@@ -62,6 +62,13 @@ public sealed class SecretBox
     }
 }
 
+/// <summary>The 32-byte master secret (<c>Secrets:Key</c> or secrets.key); each use derives its own key from it.</summary>
+public sealed record SecretsKey(byte[] Value)
+{
+    public byte[] Derive(string purpose) =>
+        HKDF.DeriveKey(HashAlgorithmName.SHA256, Value, 32, info: Encoding.UTF8.GetBytes(purpose));
+}
+
 public static class SecretsExtensions
 {
     public const string KeySetting = "Secrets:Key";
@@ -69,7 +76,9 @@ public static class SecretsExtensions
 
     public static WebApplicationBuilder AddSecrets(this WebApplicationBuilder builder)
     {
-        builder.Services.AddSingleton(sp => new SecretBox(LoadKey(builder.Configuration, sp.GetRequiredService<StorageOptions>())));
+        builder.Services.AddSingleton(sp => new SecretsKey(LoadKey(builder.Configuration, sp.GetRequiredService<StorageOptions>())));
+        builder.Services.AddSingleton(sp => new SecretBox(sp.GetRequiredService<SecretsKey>().Value));
+        builder.Services.AddKeyRingEncryption(); // the auth cookie's keys, encrypted with the same secret
         return builder;
     }
 

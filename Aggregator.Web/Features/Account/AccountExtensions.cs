@@ -20,22 +20,31 @@ public static class AccountExtensions
                 o.Password.RequiredLength = 8;
                 o.Password.RequireNonAlphanumeric = false;
                 o.Password.RequireUppercase = false;
-                o.Lockout.MaxFailedAccessAttempts = 10;
+                // A backstop only (LoginThrottle does the limiting): a stranger failing on purpose
+                // locks the owner out for a minute at most.
+                o.Lockout.MaxFailedAccessAttempts = 50;
+                o.Lockout.DefaultLockoutTimeSpan = TimeSpan.FromMinutes(1);
                 o.SignIn.RequireConfirmedAccount = false;
             })
             .AddEntityFrameworkStores<AppDbContext>()
             .AddDefaultTokenProviders()
-            .AddClaimsPrincipalFactory<TierClaimsFactory>();
-
-        // Tier or role changes reach a signed-in user's cookie within a minute.
-        services.Configure<SecurityStampValidatorOptions>(o => o.ValidationInterval = TimeSpan.FromMinutes(1));
+            .AddClaimsPrincipalFactory<TierClaimsFactory>()
+            .AddUserManager<AppUserManager>()
+            .AddSignInManager<AppSignInManager>();
+        services.AddMemoryCache();
+        services.AddSingleton<AccountStates>();
+        services.AddOptions<LoginThrottleOptions>().BindConfiguration("Login").ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<LoginThrottle>();
         services.ConfigureApplicationCookie(o =>
         {
             o.LoginPath = "/Account/Login";
             o.LogoutPath = "/Account/Logout";
             o.Cookie.Name = "aggregator.auth";
             o.Cookie.HttpOnly = true;
-            o.Cookie.SameSite = SameSiteMode.Lax;
+            // Strict: no cross-site request (a form post, a link, a hub opened elsewhere) carries the session.
+            o.Cookie.SameSite = SameSiteMode.Strict;
+            // Replaces Identity's once-a-minute stamp check: every request meets the account as it is now.
+            o.Events.OnValidatePrincipal = AccountStates.ValidateCookieAsync;
             o.SlidingExpiration = true;
             o.ExpireTimeSpan = TimeSpan.FromDays(14);
             // Signed in but not allowed: a real 403, not a redirect.

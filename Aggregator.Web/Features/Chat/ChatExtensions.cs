@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.SignalR;
 using StackExchange.Redis;
 
 namespace Aggregator.Web.Features.Chat;
@@ -10,6 +11,7 @@ public static class ChatExtensions
     {
         var services = builder.Services;
         services.AddOptions<ChatOptions>().BindConfiguration("Chat").ValidateDataAnnotations().ValidateOnStart();
+        services.AddHubOriginCheck();
         services.AddSingleton<MarkdownRenderer>();
         services.AddScoped<Conversations>();
         services.AddSingleton<GenerationManager>();
@@ -17,7 +19,11 @@ public static class ChatExtensions
 
         // Room for the longest allowed message even when JSON escapes every character.
         var maxChars = builder.Configuration.GetValue<int?>("Chat:MaxMessageChars") ?? new ChatOptions().MaxMessageChars;
-        var signalR = services.AddSignalR(o => o.MaximumReceiveMessageSize = (long)maxChars * 6 + 64 * 1024);
+        var signalR = services.AddSignalR(o =>
+        {
+            o.MaximumReceiveMessageSize = (long)maxChars * 6 + 64 * 1024;
+            o.AddFilter<SessionHubFilter>(); // fresh tier, role and security stamp on every call
+        });
         var redis = builder.Configuration.GetConnectionString("Redis");
         if (!string.IsNullOrWhiteSpace(redis))
         {
@@ -30,7 +36,7 @@ public static class ChatExtensions
 
     public static IEndpointRouteBuilder MapChat(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapHub<ChatHub>(HubPath);
+        endpoints.MapHub<ChatHub>(HubPath).RequireAllowedOrigin();
         return endpoints;
     }
 }

@@ -26,7 +26,7 @@ public sealed class ChatHub(
     const string NotFound = "This conversation does not exist or was deleted.";
 
     string UserId => Context.User?.GetUserId() ?? throw new HubException("Not signed in.");
-    Tier UserTier => Context.User?.GetTier() ?? Tier.Free;
+    Tier UserTier => Context.CurrentTier(); // as the database has it now, not as the cookie had it
     CancellationToken Aborted => Context.ConnectionAborted;
     // A change that reached the server runs to completion even if the caller goes away (a reload
     // right after "rename", a send cut in half leaving a question without its reply).

@@ -48,8 +48,8 @@ public sealed class IndexModel(AppDbContext db, UserManager<AppUser> users, Audi
         var old = user.Tier;
         user.Tier = tier;
         audit.Record("user.tier", "user", user.Id, $"{user.Email}: {old} → {tier}");
-        // No security-stamp change: that would sign the user out. The stamp validator rebuilds their
-        // claims (tier, role) within a minute instead (AccountExtensions, ValidationInterval).
+        // No security-stamp change: that would sign the user out. Their next request or hub call meets
+        // the new tier (AccountStates, evicted by AppUserManager on this save).
         await users.UpdateAsync(user);
         Status = $"{user.Email} is now on the {tier.ToString().ToLowerInvariant()} tier.";
         return RedirectToPage(new { Q, p = PageNumber });
