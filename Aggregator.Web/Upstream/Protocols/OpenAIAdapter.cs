@@ -10,19 +10,7 @@ public sealed class OpenAIAdapter : ProtocolAdapter
 {
     public static readonly OpenAIAdapter Instance = new();
 
-    public override Uri ChatUri(ProviderRoute provider) => Combine(provider.BaseUrl, "chat/completions");
-
-    public override void Authorize(HttpRequestMessage message, KeyLease key) =>
-        message.Headers.TryAddWithoutValidation("Authorization", key.BearerValue);
-
-    public override HttpRequestMessage BuildProbe(ProviderRoute provider, KeyLease key)
-    {
-        var message = new HttpRequestMessage(HttpMethod.Get, provider.ModelsUrl ?? Combine(provider.BaseUrl, "models").ToString());
-        Authorize(message, key);
-        return message;
-    }
-
-    public override StreamDecoder CreateDecoder() => new Decoder();
+    public override StreamDecoder CreateDecoder(SecretRedactor redactor) => new Decoder(redactor);
 
     public override ReadOnlyMemory<byte> BuildBody(ModelRoute model, ChatRequest request)
     {
@@ -69,7 +57,7 @@ public sealed class OpenAIAdapter : ProtocolAdapter
         else node.WriteTo(w);
     }
 
-    sealed class Decoder : StreamDecoder
+    sealed class Decoder(SecretRedactor redactor) : StreamDecoder
     {
         readonly List<ToolCallDelta> _tools = [];
 
@@ -121,7 +109,7 @@ public sealed class OpenAIAdapter : ProtocolAdapter
                     }
                     else { reader.Read(); reader.Skip(); }
                 }
-                if (error is not null) throw UpstreamFailure.InBand(error);
+                if (error is not null) throw UpstreamFailure.InBand(error, redactor);
                 if (usage is not null) Pending.Add(new UsageDelta(usage));
                 return sawChoices || usage is not null;
             }
