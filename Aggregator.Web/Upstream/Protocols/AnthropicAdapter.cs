@@ -2,7 +2,6 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Aggregator.Web.Data;
-using Aggregator.Web.Upstream.Keys;
 using Aggregator.Web.Upstream.Routing;
 
 namespace Aggregator.Web.Upstream.Protocols;

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Aggregator.Web.Upstream.Keys;
 using Aggregator.Web.Upstream.Routing;
 
 namespace Aggregator.Web.Upstream.Protocols;

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
 using Aggregator.Web.Data;
-using Aggregator.Web.Upstream.Keys;
 using Aggregator.Web.Upstream.Routing;
 
 namespace Aggregator.Web.Upstream.Protocols;
