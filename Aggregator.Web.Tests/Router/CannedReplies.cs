@@ -33,7 +33,8 @@ internal static class CannedReplies
         "event: message_stop\n" +
         "data: {\"type\":\"message_stop\"}\n\n";
 
-    public static readonly AnthropicAdapter Anthropic = new(4096, "2023-06-01");
+    public static readonly AnthropicAdapter Anthropic = new(4096);
+    static readonly SecretRedactor Redactor = new("sk-canned-replies-key");
 
     public sealed record Decoded(List<StreamEvent> Events, StreamDecoder Decoder)
     {
@@ -48,7 +49,7 @@ internal static class CannedReplies
 
     public static async Task<Decoded> DecodeAsync(ProtocolAdapter adapter, Stream body, long maxBytes = 1 << 24)
     {
-        var decoder = adapter.CreateDecoder();
+        var decoder = adapter.CreateDecoder(Redactor);
         var events = new List<StreamEvent>();
         await foreach (var e in ReplyReader.ReadAsync(body, decoder, maxBytes, 1 << 20, CancellationToken.None)) events.Add(e);
         return new Decoded(events, decoder);

@@ -14,6 +14,7 @@ public class RequestBuildingTests
     static readonly ModelRoute Model = new(1, 1, "some-model", "Some Model", Tier.Free, true, null, null, null);
     static readonly ProviderRoute Provider = new(1, "p", "P", ApiStandard.OpenAI, "http://upstream.test/v1", null, true, false);
     static readonly KeyLease Key = new(7, 1, "sk-test-secret-123456");
+    static readonly ProviderClients Clients = new(Microsoft.Extensions.Options.Options.Create(new RouterOptions()));
 
     static JsonObject Body(ProtocolAdapter adapter, ChatRequest request) =>
         JsonNode.Parse(Encoding.UTF8.GetString(adapter.BuildBody(Model, request).Span))!.AsObject();
@@ -50,7 +51,7 @@ public class RequestBuildingTests
     [Fact]
     public void OpenAI_request_carries_the_bearer_key_and_accepts_sse()
     {
-        using var message = OpenAIAdapter.Instance.BuildRequest(Provider, OpenAIAdapter.Instance.BuildBody(Model, Request()), Key);
+        using var message = Clients.OpenAI.ChatRequest(Provider, OpenAIAdapter.Instance.BuildBody(Model, Request()), Key);
         Assert.Equal("http://upstream.test/v1/chat/completions", message.RequestUri!.ToString());
         Assert.Equal("Bearer sk-test-secret-123456", message.Headers.GetValues("Authorization").Single());
         Assert.Contains("text/event-stream", message.Headers.Accept.ToString());
@@ -60,7 +61,7 @@ public class RequestBuildingTests
     [Fact]
     public void Anthropic_hoists_system_merges_turns_and_defaults_max_tokens()
     {
-        var adapter = new AnthropicAdapter(4096, "2023-06-01");
+        var adapter = new AnthropicAdapter(4096);
         var body = Body(adapter, Request(new JsonObject { ["stop"] = "END", ["top_p"] = 0.5, ["logit_bias"] = new JsonObject() }));
         Assert.Equal("Be brief.", (string?)body["system"]);
         Assert.Equal(4096, (int)body["max_tokens"]!);
@@ -76,9 +77,9 @@ public class RequestBuildingTests
     [Fact]
     public void Anthropic_request_uses_x_api_key_and_version_header()
     {
-        var adapter = new AnthropicAdapter(4096, "2023-06-01");
+        var client = Clients.Anthropic;
         var provider = Provider with { Standard = ApiStandard.Anthropic, BaseUrl = "http://upstream.test/anthropic/v1/" };
-        using var message = adapter.BuildRequest(provider, adapter.BuildBody(Model, Request(maxTokens: 10)), Key);
+        using var message = client.ChatRequest(provider, client.Protocol.BuildBody(Model, Request(maxTokens: 10)), Key);
         Assert.Equal("http://upstream.test/anthropic/v1/messages", message.RequestUri!.ToString());
         Assert.Equal("sk-test-secret-123456", message.Headers.GetValues("x-api-key").Single());
         Assert.Equal("2023-06-01", message.Headers.GetValues("anthropic-version").Single());

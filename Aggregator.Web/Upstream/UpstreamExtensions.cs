@@ -37,7 +37,7 @@ public static class UpstreamExtensions
         services.AddSingleton<IApiKeyPool, ApiKeyPool>();
         services.AddSingleton<RoutingTable>();
         services.AddSingleton<RouteResolver>();
-        services.AddSingleton<ProtocolAdapters>();
+        services.AddSingleton<ProviderClients>();
         services.AddSingleton<UpstreamConnector>();
         services.AddSingleton<TierQuotas>();
         services.AddSingleton<UsageRecorder>();

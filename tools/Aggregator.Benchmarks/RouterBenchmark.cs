@@ -47,9 +47,10 @@ public class RouterOverheadBenchmark
     ApiKeyPool _pool = null!;
     ChatRequest _request = null!;
     ChatRequest _anthropicRequest = null!;
-    ProtocolAdapters _adapters = null!;
+    ProviderClients _clients = null!;
     byte[] _openAIStream = null!;
     byte[] _anthropicStream = null!;
+    readonly KeyLease _decodeKey = new(0, 0, "sk-bench-decode-key");
 
     [GlobalSetup]
     public void Setup()
@@ -69,7 +70,7 @@ public class RouterOverheadBenchmark
         _pool = new ApiKeyPool(box, new Fixed<KeyHealthOptions>(new KeyHealthOptions()), TimeProvider.System, NullLogger<ApiKeyPool>.Instance);
         _pool.Sync(_snapshot.Keys, now);
         _resolver = new RouteResolver(null!, _pool); // Resolve(snapshot, …) never touches the table
-        _adapters = new ProtocolAdapters(Options.Create(new RouterOptions()));
+        _clients = new ProviderClients(Options.Create(new RouterOptions()));
         ChatTurn[] turns = [new(MessageRole.System, "You are helpful."), new(MessageRole.User, "Write a short poem about routers, please.")];
         _request = new ChatRequest("user-1", Tier.Pro, 1, turns);          // model 1 → provider 2 (Anthropic)
         _anthropicRequest = _request;
@@ -89,26 +90,26 @@ public class RouterOverheadBenchmark
     public int BuildOpenAIRequest()
     {
         var plan = _resolver.Resolve(_snapshot, _request);
-        var adapter = _adapters.For(plan.Primary.Provider.Standard);
+        var client = _clients.For(plan.Primary.Provider.Standard);
         var key = _pool.TryAcquire(plan.Primary.Provider.Id, null, out _)!;
-        using var message = adapter.BuildRequest(plan.Primary.Provider, adapter.BuildBody(plan.Primary.Model, _request), key);
+        using var message = client.ChatRequest(plan.Primary.Provider, client.Protocol.BuildBody(plan.Primary.Model, _request), key);
         return message.Headers.NonValidated.Count;
     }
 
     [Benchmark(Description = "decode OpenAI stream (60 tokens)")]
-    public Task<int> DecodeOpenAI() => DecodeAsync(_adapters.OpenAI, _openAIStream, _request);
+    public Task<int> DecodeOpenAI() => DecodeAsync(_clients.OpenAI, _decodeKey, _openAIStream, _request);
 
     [Benchmark(Description = "decode Anthropic stream (60 tokens)")]
-    public Task<int> DecodeAnthropic() => DecodeAsync(_adapters.Anthropic, _anthropicStream, _anthropicRequest);
+    public Task<int> DecodeAnthropic() => DecodeAsync(_clients.Anthropic, _decodeKey, _anthropicStream, _anthropicRequest);
 
     [Benchmark(Baseline = true, Description = "whole request: resolve, pick, build, decode (OpenAI)")]
     public async Task<int> WholeRequestOpenAI()
     {
         var plan = _resolver.Resolve(_snapshot, _request);
-        var adapter = _adapters.For(plan.Primary.Provider.Standard);
+        var client = _clients.For(plan.Primary.Provider.Standard);
         var key = _pool.TryAcquire(plan.Primary.Provider.Id, null, out _)!;
-        using (adapter.BuildRequest(plan.Primary.Provider, adapter.BuildBody(plan.Primary.Model, _request), key)) { }
-        var events = await DecodeAsync(adapter, _openAIStream, _request);
+        using (client.ChatRequest(plan.Primary.Provider, client.Protocol.BuildBody(plan.Primary.Model, _request), key)) { }
+        var events = await DecodeAsync(client, key, _openAIStream, _request);
         _pool.ReportSuccess(key);
         return events;
     }
@@ -117,17 +118,17 @@ public class RouterOverheadBenchmark
     public async Task<int> WholeRequestAnthropic()
     {
         var plan = _resolver.Resolve(_snapshot, _anthropicRequest);
-        var adapter = _adapters.For(plan.Primary.Provider.Standard);
+        var client = _clients.For(plan.Primary.Provider.Standard);
         var key = _pool.TryAcquire(plan.Primary.Provider.Id, null, out _)!;
-        using (adapter.BuildRequest(plan.Primary.Provider, adapter.BuildBody(plan.Primary.Model, _anthropicRequest), key)) { }
-        var events = await DecodeAsync(adapter, _anthropicStream, _anthropicRequest);
+        using (client.ChatRequest(plan.Primary.Provider, client.Protocol.BuildBody(plan.Primary.Model, _anthropicRequest), key)) { }
+        var events = await DecodeAsync(client, key, _anthropicStream, _anthropicRequest);
         _pool.ReportSuccess(key);
         return events;
     }
 
-    static async Task<int> DecodeAsync(ProtocolAdapter adapter, byte[] body, ChatRequest request)
+    static async Task<int> DecodeAsync(ProviderClient client, KeyLease key, byte[] body, ChatRequest request)
     {
-        var decoder = adapter.CreateDecoder();
+        var decoder = client.CreateDecoder(key);
         var count = 0;
         var outputChars = 0;
         TokenUsage? usage = null;

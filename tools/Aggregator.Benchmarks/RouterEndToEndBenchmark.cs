@@ -70,8 +70,8 @@ public class RouterEndToEndBenchmark
         var pool = new ApiKeyPool(box, new Monitor<KeyHealthOptions>(new()), time, NullLogger<ApiKeyPool>.Instance);
         _table = new RoutingTable(dbFactory, pool, Options.Create(WithLongLifetime()), time, NullLogger<RoutingTable>.Instance);
         _table.ReloadAsync().GetAwaiter().GetResult();
-        var adapters = new ProtocolAdapters(Options.Create(routerOptions));
-        var connector = new UpstreamConnector(pool, adapters, new CannedHttp(), time, NullLogger<UpstreamConnector>.Instance);
+        var clients = new ProviderClients(Options.Create(routerOptions));
+        var connector = new UpstreamConnector(pool, clients, new CannedHttp(), time, NullLogger<UpstreamConnector>.Instance);
         _usage = new UsageRecorder(dbFactory, NullLogger<UsageRecorder>.Instance);
         // Not started: queued usage rows wait in memory (a few MB over a run) so database writes stay out of the figures.
         var quotas = new TierQuotas(new Monitor<QuotaOptions>(new() { Free = new() { RequestsPerMinute = int.MaxValue } }), dbFactory, time);

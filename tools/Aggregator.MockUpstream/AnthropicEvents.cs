@@ -61,7 +61,7 @@ internal sealed class AnthropicEvents(MockRequest request, string model, ReplyPl
     public string OverloadedError() => MockJson.Write(new JsonObject
     {
         ["type"] = "error",
-        ["error"] = new JsonObject { ["type"] = "overloaded_error", ["message"] = "Overloaded" },
+        ["error"] = new JsonObject { ["type"] = "overloaded_error", ["message"] = MockError.Overloaded.Echoing(request.EchoedKey).AnthropicMessage ?? "Overloaded" },
     });
 
     const string Signature = "EqQBCkYIARgCIkBtb2NrLXNpZ25hdHVyZQ==";

@@ -69,8 +69,12 @@ internal sealed record MockError(int Status, string Message, string OpenAIType, 
     /// <summary>Anthropic words some errors differently from OpenAI.</summary>
     public string? AnthropicMessage { get; init; }
 
+    public static readonly MockError GatewayTimeout =
+        new(504, "Gateway Timeout: the upstream model did not answer in time.", "timeout", "gateway_timeout", null, "timeout_error");
+
     public static MockError ForFault(MockFault fault, string? key, string model) => fault.Name switch
     {
+        "504" => GatewayTimeout,
         "401" => InvalidKey(key),
         "403" => Forbidden,
         "404" => ModelNotFound(model),
@@ -102,6 +106,20 @@ internal sealed record MockError(int Status, string Message, string OpenAIType, 
 
     /// <summary>OpenRouter (no credits) and Anthropic (billing_error) answer an empty balance with 402 rather than 429.</summary>
     public int StatusFor(MockRoot root) => root is MockRoot.OpenRouter or MockRoot.Anthropic && Code == "insufficient_quota" ? 402 : Status;
+
+    /// <summary>
+    /// The hostile gateway (faults <c>echo_key</c>, <c>echo_key_fragment</c>): the text carries what
+    /// <paramref name="echoed"/> says about the key, where real gateways put it.
+    /// </summary>
+    public MockError Echoing(string? echoed) => echoed is null ? this
+        : Code == "invalid_api_key"
+            ? this with { Message = $"Incorrect API key provided: {echoed}. You can find your API key at https://platform.openai.com/account/api-keys.", AnthropicMessage = $"invalid x-api-key: {echoed}" }
+            : this with { Message = $"{Message} (request made with API key {echoed})", AnthropicMessage = $"{AnthropicMessage ?? Message} (request made with API key {echoed})" };
+
+    /// <summary>Recognisable pieces of a key, as gateways print them: masked ends, a bare tail, a middle run, URL-encoded.</summary>
+    public static string Fragments(string key) => key.Length < 16
+        ? $"{key[..2]}…{key[^4..]}"
+        : $"{key[..6]}…{key[^4..]}, ***{key[^4..]}, part {key[4..14]}, encoded {Uri.EscapeDataString(key[2..^2])}";
 
     static string Masked(string? key) => key is null || key.Length < 8 ? "***" : $"{key[..4]}***{key[^4..]}";
 }

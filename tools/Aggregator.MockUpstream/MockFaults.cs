@@ -14,7 +14,7 @@ public sealed partial class MockFaults
     public const string Header = "X-Mock-Fault";
 
     /// <summary>Faults that replace the whole answer with an HTTP error.</summary>
-    internal static readonly string[] HttpErrors = ["401", "403", "404", "429", "insufficient_quota", "500", "503", "529"];
+    internal static readonly string[] HttpErrors = ["401", "403", "404", "429", "insufficient_quota", "500", "503", "504", "529"];
 
     public static readonly MockFaults None = new([], "none");
 

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Net.Http.Headers;
 
 namespace Aggregator.MockUpstream;
@@ -23,6 +24,12 @@ internal sealed class MockRequest
     public Random Random { get; } = new(42);
 
     public CancellationToken Aborted => Http.RequestAborted;
+
+    /// <summary>What error texts say about the key: all of it (<c>echo_key</c>), pieces of it (<c>echo_key_fragment</c>), or nothing.</summary>
+    public string? EchoedKey => ApiKey is not { } key ? null
+        : Faults.Has("echo_key") ? key
+        : Faults.Has("echo_key_fragment") ? MockError.Fragments(key)
+        : null;
     public bool Stream => Json?["stream"] is JsonValue v && v.TryGetValue(out bool s) && s;
     public string? Model => Json?["model"] is JsonValue v && v.TryGetValue(out string? m) ? m : null;
 
@@ -114,6 +121,9 @@ internal sealed class MockRequest
         {
             if (fault.Name == "429")
                 Http.Response.Headers.RetryAfter = (fault.Argument ?? 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            // A gateway timeout comes after the gateway waited.
+            if (fault.Name == "504" && fault.Argument is { } wait)
+                try { await Task.Delay(wait, Aborted); } catch (OperationCanceledException) { return true; }
             await ErrorAsync(MockError.ForFault(fault, ApiKey, Model ?? "unknown-model"));
             return true;
         }
@@ -134,7 +144,8 @@ internal sealed class MockRequest
     /// <summary>HTTP 200 carrying an error before any token (what aggregators do when the failure is upstream of them).</summary>
     async Task Error200Async()
     {
-        var error = MockError.ServerError with { Message = "Upstream provider returned an error: The server had an error while processing your request." };
+        var error = (MockError.ServerError with { Message = "Upstream provider returned an error: The server had an error while processing your request." })
+            .Echoing(EchoedKey);
         var body = MockJson.Write(error.Body(Root, RequestId));
         if (!Stream || Faults.Has("error_200_raw"))
         {
@@ -147,8 +158,18 @@ internal sealed class MockRequest
         else await sse.DataAsync(body);
     }
 
-    public Task ErrorAsync(MockError error) =>
-        TextAsync(error.StatusFor(Root), "application/json", MockJson.Write(error.Body(Root, RequestId)));
+    public Task ErrorAsync(MockError error)
+    {
+        error = error.Echoing(EchoedKey);
+        var status = error.StatusFor(Root);
+        if (EchoedKey is { } echoed)
+        {
+            // The status line is the gateway's text too (HTTP/1.1 only; ASCII only).
+            var reason = $"{ReasonPhrases.GetReasonPhrase(status)} for key {echoed.Replace("…", "...")}";
+            Http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseFeature>()!.ReasonPhrase = reason;
+        }
+        return TextAsync(status, "application/json", MockJson.Write(error.Body(Root, RequestId)));
+    }
 
     /// <summary>A complete JSON answer, with the quirks that apply to whole bodies.</summary>
     public Task JsonAsync(JsonNode body) => JsonAsync(Encoding.UTF8.GetBytes(MockJson.Write(body)));

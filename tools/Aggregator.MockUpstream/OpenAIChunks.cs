@@ -64,7 +64,7 @@ internal sealed class OpenAIChunks(MockRequest request, string model, ReplyPlan 
     {
         ["error"] = new JsonObject
         {
-            ["message"] = "The server had an error while processing your request. Sorry about that!",
+            ["message"] = MockError.ServerError.Echoing(request.EchoedKey).Message,
             ["type"] = "server_error", ["param"] = null, ["code"] = null,
         },
     });
@@ -77,7 +77,7 @@ internal sealed class OpenAIChunks(MockRequest request, string model, ReplyPlan 
             ["index"] = 0, ["delta"] = new JsonObject { ["content"] = "" }, ["finish_reason"] = "error",
         }), null);
         chunk["provider"] = "mock";
-        chunk["error"] = new JsonObject { ["code"] = "server_error", ["message"] = "Provider disconnected unexpectedly" };
+        chunk["error"] = new JsonObject { ["code"] = "server_error", ["message"] = (MockError.ServerError with { Message = "Provider disconnected unexpectedly" }).Echoing(request.EchoedKey).Message };
         return MockJson.Write(chunk);
     }
 

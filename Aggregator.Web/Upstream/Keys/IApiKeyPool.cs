@@ -1,3 +1,4 @@
+using Aggregator.Web.Upstream.Protocols;
 using Aggregator.Web.Upstream.Routing;
 
 namespace Aggregator.Web.Upstream.Keys;
@@ -10,6 +11,9 @@ public sealed class KeyLease(long keyId, int providerId, string secret)
     public string Secret { get; } = secret;
     /// <summary>"Bearer …", built once per key rather than per request.</summary>
     public string BearerValue { get; } = "Bearer " + secret;
+    /// <summary>Scrubs this key from provider text; built on the first failure, then reused.</summary>
+    public SecretRedactor Redactor => _redactor ??= new SecretRedactor(Secret);
+    SecretRedactor? _redactor;
     public override string ToString() => $"key {KeyId}";
 }
 

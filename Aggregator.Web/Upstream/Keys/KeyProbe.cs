@@ -11,7 +11,7 @@ namespace Aggregator.Web.Upstream.Keys;
 public sealed class KeyProbe(
     IApiKeyPool pool,
     RoutingTable table,
-    ProtocolAdapters adapters,
+    ProviderClients clients,
     IHttpClientFactory httpFactory,
     IOptionsMonitor<KeyHealthOptions> options,
     TimeProvider time,
@@ -49,18 +49,8 @@ public sealed class KeyProbe(
 
     async Task<bool> ProbeAsync(ProviderRoute provider, KeyLease key, CancellationToken cancellationToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(options.CurrentValue.ProbeTimeout);
-        try
-        {
-            using var request = adapters.For(provider.Standard).BuildProbe(provider, key);
-            using var response = await httpFactory.CreateClient(UpstreamConnector.HttpClientName)
-                .SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
-            return UpstreamFailure.IsSuccess(response.StatusCode);
-        }
-        catch (Exception ex) when (ex is HttpRequestException or IOException || ex is OperationCanceledException && !cancellationToken.IsCancellationRequested)
-        {
-            return false;
-        }
+        var result = await clients.For(provider.Standard).ProbeAsync(httpFactory.CreateClient(UpstreamConnector.HttpClientName),
+            provider.BaseUrl, provider.ModelsUrl, key.Secret, key.Redactor, options.CurrentValue.ProbeTimeout, cancellationToken);
+        return result.Ok;
     }
 }

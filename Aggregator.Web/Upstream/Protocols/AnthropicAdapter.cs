@@ -2,30 +2,14 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Aggregator.Web.Data;
-using Aggregator.Web.Upstream.Keys;
 using Aggregator.Web.Upstream.Routing;
 
 namespace Aggregator.Web.Upstream.Protocols;
 
 /// <summary>Anthropic messages API: system prompt hoisted, max_tokens required, named SSE events.</summary>
-public sealed class AnthropicAdapter(int defaultMaxTokens, string version) : ProtocolAdapter
+public sealed class AnthropicAdapter(int defaultMaxTokens) : ProtocolAdapter
 {
-    public override Uri ChatUri(ProviderRoute provider) => Combine(provider.BaseUrl, "messages");
-
-    public override void Authorize(HttpRequestMessage message, KeyLease key)
-    {
-        message.Headers.TryAddWithoutValidation("x-api-key", key.Secret);
-        message.Headers.TryAddWithoutValidation("anthropic-version", version);
-    }
-
-    public override HttpRequestMessage BuildProbe(ProviderRoute provider, KeyLease key)
-    {
-        var message = new HttpRequestMessage(HttpMethod.Get, provider.ModelsUrl ?? Combine(provider.BaseUrl, "models?limit=1").ToString());
-        Authorize(message, key);
-        return message;
-    }
-
-    public override StreamDecoder CreateDecoder() => new Decoder();
+    public override StreamDecoder CreateDecoder(SecretRedactor redactor) => new Decoder(redactor);
 
     /// <summary>Anthropic stop_reason in OpenAI finish_reason terms (WIRE-FORMATS.md).</summary>
     public static string MapStopReason(string stopReason) => stopReason switch
@@ -107,7 +91,7 @@ public sealed class AnthropicAdapter(int defaultMaxTokens, string version) : Pro
 
     enum Part { Unknown, Text, Thinking, ToolUse, TextDelta, ThinkingDelta, InputJsonDelta }
 
-    sealed class Decoder : StreamDecoder
+    sealed class Decoder(SecretRedactor redactor) : StreamDecoder
     {
         // Matching the type fields in place: a string per event would be most of a stream's garbage.
         static Kind ReadKind(ref Utf8JsonReader reader) =>
@@ -239,7 +223,7 @@ public sealed class AnthropicAdapter(int defaultMaxTokens, string version) : Pro
             }
 
             var kind = type ?? KindOf(eventType);
-            if (error is not null || kind == Kind.Error || eventType == "error") throw UpstreamFailure.InBand(error ?? UpstreamErrorBody.None);
+            if (error is not null || kind == Kind.Error || eventType == "error") throw UpstreamFailure.InBand(error ?? UpstreamErrorBody.None, redactor);
             switch (kind)
             {
                 case Kind.ContentBlockStart:

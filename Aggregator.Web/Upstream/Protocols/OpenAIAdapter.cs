@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Aggregator.Web.Upstream.Keys;
 using Aggregator.Web.Upstream.Routing;
 
 namespace Aggregator.Web.Upstream.Protocols;
@@ -10,19 +9,7 @@ public sealed class OpenAIAdapter : ProtocolAdapter
 {
     public static readonly OpenAIAdapter Instance = new();
 
-    public override Uri ChatUri(ProviderRoute provider) => Combine(provider.BaseUrl, "chat/completions");
-
-    public override void Authorize(HttpRequestMessage message, KeyLease key) =>
-        message.Headers.TryAddWithoutValidation("Authorization", key.BearerValue);
-
-    public override HttpRequestMessage BuildProbe(ProviderRoute provider, KeyLease key)
-    {
-        var message = new HttpRequestMessage(HttpMethod.Get, provider.ModelsUrl ?? Combine(provider.BaseUrl, "models").ToString());
-        Authorize(message, key);
-        return message;
-    }
-
-    public override StreamDecoder CreateDecoder() => new Decoder();
+    public override StreamDecoder CreateDecoder(SecretRedactor redactor) => new Decoder(redactor);
 
     public override ReadOnlyMemory<byte> BuildBody(ModelRoute model, ChatRequest request)
     {
@@ -69,7 +56,7 @@ public sealed class OpenAIAdapter : ProtocolAdapter
         else node.WriteTo(w);
     }
 
-    sealed class Decoder : StreamDecoder
+    sealed class Decoder(SecretRedactor redactor) : StreamDecoder
     {
         readonly List<ToolCallDelta> _tools = [];
 
@@ -121,7 +108,7 @@ public sealed class OpenAIAdapter : ProtocolAdapter
                     }
                     else { reader.Read(); reader.Skip(); }
                 }
-                if (error is not null) throw UpstreamFailure.InBand(error);
+                if (error is not null) throw UpstreamFailure.InBand(error, redactor);
                 if (usage is not null) Pending.Add(new UsageDelta(usage));
                 return sawChoices || usage is not null;
             }

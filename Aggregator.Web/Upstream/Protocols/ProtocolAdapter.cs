@@ -1,12 +1,12 @@
 using System.Buffers;
 using System.Text.Json;
 using Aggregator.Web.Data;
-using Aggregator.Web.Upstream.Keys;
 using Aggregator.Web.Upstream.Routing;
 
 namespace Aggregator.Web.Upstream.Protocols;
 
-/// <summary>Speaks one provider API standard: builds its requests and decodes its replies into <see cref="StreamEvent"/>s.</summary>
+/// <summary>One API standard's wire format: builds its chat bodies and decodes its replies into <see cref="StreamEvent"/>s.
+/// Authentication, URLs and error handling are <see cref="ProviderClient"/>'s.</summary>
 public abstract class ProtocolAdapter
 {
     protected static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true };
@@ -14,25 +14,8 @@ public abstract class ProtocolAdapter
     /// <summary>The request body for one completion (the same for every key of a provider, so built once per request).</summary>
     public abstract ReadOnlyMemory<byte> BuildBody(ModelRoute model, ChatRequest request);
 
-    public abstract Uri ChatUri(ProviderRoute provider);
-
-    /// <summary>Adds the key and protocol headers.</summary>
-    public abstract void Authorize(HttpRequestMessage message, KeyLease key);
-
-    /// <summary>A cheap authenticated call that tells whether a key works again (a model list).</summary>
-    public abstract HttpRequestMessage BuildProbe(ProviderRoute provider, KeyLease key);
-
-    /// <summary>Fresh decoding state for one reply.</summary>
-    public abstract StreamDecoder CreateDecoder();
-
-    public HttpRequestMessage BuildRequest(ProviderRoute provider, ReadOnlyMemory<byte> body, KeyLease key)
-    {
-        var message = new HttpRequestMessage(HttpMethod.Post, ChatUri(provider)) { Content = new ReadOnlyMemoryContent(body) };
-        message.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
-        message.Headers.TryAddWithoutValidation("Accept", "text/event-stream");
-        Authorize(message, key);
-        return message;
-    }
+    /// <summary>Fresh decoding state for one reply; in-band errors are redacted with the key's redactor.</summary>
+    public abstract StreamDecoder CreateDecoder(SecretRedactor redactor);
 
     protected static ArrayBufferWriter<byte> NewBuffer() => new(1024);
 
@@ -42,9 +25,6 @@ public abstract class ProtocolAdapter
         MessageRole.Assistant => "assistant",
         _ => "user",
     };
-
-    protected static Uri Combine(string baseUrl, string path) =>
-        new(baseUrl.EndsWith('/') ? baseUrl + path : baseUrl + "/" + path, UriKind.Absolute);
 }
 
 /// <summary>

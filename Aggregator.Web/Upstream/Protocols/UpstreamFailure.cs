@@ -8,10 +8,12 @@ namespace Aggregator.Web.Upstream.Protocols;
 /// <summary>
 /// One failed upstream attempt, classified: what it means for the key, whether another key may
 /// succeed, and a message fit for the user. Internal to the router; callers see <see cref="RouterException"/>.
+/// Built from a provider's error text only through <see cref="FromStatus"/> and <see cref="InBand"/>, which
+/// redact the key first: no instance ever holds the key, so neither its message nor a log of it can.
 /// </summary>
 public sealed class UpstreamFailure(
     string message, bool retryable, KeyFault? keyFault = null, string? detail = null,
-    TimeSpan? retryAfter = null, RouterError error = RouterError.UpstreamFailed, Exception? inner = null)
+    TimeSpan? retryAfter = null, RouterError error = RouterError.UpstreamFailed, Exception? inner = null, string? providerText = null)
     : Exception(message, inner)
 {
     /// <summary>Another key or provider may succeed where this attempt failed.</summary>
@@ -22,43 +24,49 @@ public sealed class UpstreamFailure(
     public string Detail { get; } = detail ?? message;
     public TimeSpan? RetryAfter { get; } = retryAfter;
     public RouterError Error { get; } = error;
+    /// <summary>Status or code with the provider's own (redacted) words, e.g. "401 invalid_api_key: Incorrect API key…".</summary>
+    public string ProviderText { get; } = providerText ?? detail ?? message;
 
-    /// <summary>Classifies a non-success HTTP status with the provider's error body.</summary>
-    public static UpstreamFailure FromStatus(int status, UpstreamErrorBody body, TimeSpan? retryAfter)
+    /// <summary>Classifies a non-success HTTP status with the provider's error body, redacted first.</summary>
+    public static UpstreamFailure FromStatus(int status, UpstreamErrorBody body, TimeSpan? retryAfter, SecretRedactor redactor) =>
+        Classify(status, redactor.Redact(body), retryAfter);
+
+    static UpstreamFailure Classify(int status, UpstreamErrorBody body, TimeSpan? retryAfter)
     {
         var label = body.Code ?? body.Type;
         var detail = label is null ? $"{status}" : $"{status} {label}";
         var text = body.Message is { Length: > 0 } m ? $"{detail}: {Shorten(m)}" : detail;
         if (IsQuota(body) || status == 402)
-            return new($"The provider account is out of credit ({text})", true, Keys.KeyFault.QuotaExhausted, detail);
+            return new($"The provider account is out of credit ({text})", true, Keys.KeyFault.QuotaExhausted, detail, providerText: text);
         return status switch
         {
-            401 or 403 => new($"The provider rejected the API key ({text})", true, Keys.KeyFault.InvalidKey, detail),
-            429 => new($"Rate limited by the provider ({text})", true, Keys.KeyFault.RateLimited, detail, retryAfter),
-            408 => new($"The provider timed out ({text})", true, Keys.KeyFault.Timeout, detail),
-            >= 500 => new($"The provider failed ({text})", true, Keys.KeyFault.ServerError, detail, retryAfter),
-            404 => new($"The provider does not serve this model ({text})", false, null, detail, error: RouterError.ModelUnavailable),
-            400 or 413 or 422 => new($"The provider refused the request ({text})", false, null, detail, error: RouterError.InvalidRequest),
-            _ => new($"The provider answered {text}", false, null, detail),
+            401 or 403 => new($"The provider rejected the API key ({text})", true, Keys.KeyFault.InvalidKey, detail, providerText: text),
+            429 => new($"Rate limited by the provider ({text})", true, Keys.KeyFault.RateLimited, detail, retryAfter, providerText: text),
+            408 => new($"The provider timed out ({text})", true, Keys.KeyFault.Timeout, detail, providerText: text),
+            >= 500 => new($"The provider failed ({text})", true, Keys.KeyFault.ServerError, detail, retryAfter, providerText: text),
+            404 => new($"The provider does not serve this model ({text})", false, null, detail, error: RouterError.ModelUnavailable, providerText: text),
+            400 or 413 or 422 => new($"The provider refused the request ({text})", false, null, detail, error: RouterError.InvalidRequest, providerText: text),
+            _ => new($"The provider answered {text}", false, null, detail, providerText: text),
         };
     }
 
-    /// <summary>Classifies an error sent with HTTP 200 (a JSON error body, an SSE error event).</summary>
-    public static UpstreamFailure InBand(UpstreamErrorBody body)
+    /// <summary>Classifies an error sent with HTTP 200 (a JSON error body, an SSE error event), redacted first.</summary>
+    public static UpstreamFailure InBand(UpstreamErrorBody body, SecretRedactor redactor)
     {
+        body = redactor.Redact(body);
         // OpenRouter puts the HTTP status it would have sent in error.code.
         if (int.TryParse(body.Code, NumberStyles.Integer, CultureInfo.InvariantCulture, out var status) && status is >= 400 and < 600)
-            return FromStatus(status, body with { Code = null }, null);
+            return Classify(status, body with { Code = null }, null);
         var kind = (body.Code ?? body.Type ?? "").ToLowerInvariant();
         var detail = $"error {body.Code ?? body.Type ?? "unknown"}";
         var text = body.Message is { Length: > 0 } m ? $"{detail}: {Shorten(m)}" : detail;
-        if (IsQuota(body)) return new($"The provider account is out of credit ({text})", true, Keys.KeyFault.QuotaExhausted, detail);
-        if (kind.Contains("rate_limit")) return new($"Rate limited by the provider ({text})", true, Keys.KeyFault.RateLimited, detail);
+        if (IsQuota(body)) return new($"The provider account is out of credit ({text})", true, Keys.KeyFault.QuotaExhausted, detail, providerText: text);
+        if (kind.Contains("rate_limit")) return new($"Rate limited by the provider ({text})", true, Keys.KeyFault.RateLimited, detail, providerText: text);
         if (kind is "invalid_api_key" or "authentication_error" or "permission_error")
-            return new($"The provider rejected the API key ({text})", true, Keys.KeyFault.InvalidKey, detail);
+            return new($"The provider rejected the API key ({text})", true, Keys.KeyFault.InvalidKey, detail, providerText: text);
         if (kind is "invalid_request_error" or "not_found_error" or "request_too_large")
-            return new($"The provider refused the request ({text})", false, null, detail, error: RouterError.InvalidRequest);
-        return new($"The provider reported an error ({text})", true, Keys.KeyFault.ServerError, detail);
+            return new($"The provider refused the request ({text})", false, null, detail, error: RouterError.InvalidRequest, providerText: text);
+        return new($"The provider reported an error ({text})", true, Keys.KeyFault.ServerError, detail, providerText: text);
     }
 
     public static UpstreamFailure Protocol(string what, Exception? inner = null) =>

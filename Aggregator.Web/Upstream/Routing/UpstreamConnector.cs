@@ -1,4 +1,3 @@
-using System.Buffers;
 using Aggregator.Web.Data;
 using Aggregator.Web.Upstream.Keys;
 using Aggregator.Web.Upstream.Protocols;
@@ -13,13 +12,12 @@ namespace Aggregator.Web.Upstream.Routing;
 /// </summary>
 public sealed class UpstreamConnector(
     IApiKeyPool pool,
-    ProtocolAdapters adapters,
+    ProviderClients clients,
     IHttpClientFactory httpFactory,
     TimeProvider time,
     ILogger<UpstreamConnector> log)
 {
     public const string HttpClientName = "upstream";
-    const int MaxErrorBodyBytes = 64 * 1024;
 
     internal async Task<OpenReply> ConnectAsync(RoutePlan plan, ChatRequest request, RouterOptions o, CancellationToken deadline, CancellationToken caller)
     {
@@ -58,10 +56,10 @@ public sealed class UpstreamConnector(
 
                 if (attempts > 0) await Task.Delay(Backoff(attempts, o), time, deadline);
                 attempts++;
-                var adapter = adapters.For(candidate.Provider.Standard);
+                var client = clients.For(candidate.Provider.Standard);
                 if (bodyModel != candidate.Model.Id || bodyStandard != candidate.Provider.Standard)
                 {
-                    body = adapter.BuildBody(candidate.Model, request);
+                    body = client.Protocol.BuildBody(candidate.Model, request);
                     bodyModel = candidate.Model.Id;
                     bodyStandard = candidate.Provider.Standard;
                 }
@@ -70,12 +68,13 @@ public sealed class UpstreamConnector(
                 attempt.CancelAfter(o.AttemptTimeout < remaining ? o.AttemptTimeout : remaining);
                 try
                 {
-                    return await OpenAsync(adapter, candidate, key, body, attempt, o);
+                    return await OpenAsync(client, candidate, key, body, attempt, o);
                 }
                 catch (Exception ex) when (ex is not RouterException && !caller.IsCancellationRequested && !deadline.IsCancellationRequested)
                 {
                     attempt.Dispose();
-                    var failure = ex as UpstreamFailure ?? Classify(ex);
+                    // Every failure, and so every message and log line below, comes out of the client redacted.
+                    var failure = ProviderClient.Classify(ex, key.Redactor);
                     if (failure.KeyFault is { } fault and not KeyFault.Transport)
                     {
                         var health = pool.ReportFailure(key, fault, failure.RetryAfter, failure.Detail);
@@ -85,7 +84,7 @@ public sealed class UpstreamConnector(
                     log.LogWarning("Attempt {Attempt} on {Provider} ({Model}) with key {KeyId} failed: {Reason}",
                         attempts, candidate.Provider.Name, candidate.Model.ModelId, key.KeyId, failure.Detail);
                     if (!failure.Retryable)
-                        throw new RouterException(failure.Error, Scrub(failure.Message, key), inner: failure);
+                        throw new RouterException(failure.Error, failure.Message, inner: failure);
                     (tried ??= []).Add(key.KeyId);
                     last = failure;
                 }
@@ -103,21 +102,17 @@ public sealed class UpstreamConnector(
         }
     }
 
-    async Task<OpenReply> OpenAsync(ProtocolAdapter adapter, RouteCandidate candidate, KeyLease key, ReadOnlyMemory<byte> body, CancellationTokenSource attempt, RouterOptions o)
+    async Task<OpenReply> OpenAsync(ProviderClient client, RouteCandidate candidate, KeyLease key, ReadOnlyMemory<byte> body, CancellationTokenSource attempt, RouterOptions o)
     {
         var token = attempt.Token;
         HttpResponseMessage response;
-        using (var message = adapter.BuildRequest(candidate.Provider, body, key))
+        using (var message = client.ChatRequest(candidate.Provider, body, key))
             response = await httpFactory.CreateClient(HttpClientName).SendAsync(message, HttpCompletionOption.ResponseHeadersRead, token);
         try
         {
             if (!UpstreamFailure.IsSuccess(response.StatusCode))
-            {
-                var retryAfter = UpstreamFailure.ReadRetryAfter(response.Headers, time.GetUtcNow());
-                var error = await ReadErrorAsync(response, token);
-                throw UpstreamFailure.FromStatus((int)response.StatusCode, error, retryAfter);
-            }
-            var decoder = adapter.CreateDecoder();
+                throw await client.FailureAsync(response, key.Redactor, time.GetUtcNow(), token);
+            var decoder = client.CreateDecoder(key);
             var content = await response.Content.ReadAsStreamAsync(token);
             var events = ReplyReader.ReadAsync(content, decoder, o.MaxResponseBytes, o.MaxBufferedBodyBytes, token).GetAsyncEnumerator(token);
             var buffered = new List<StreamEvent>(4);
@@ -148,36 +143,6 @@ public sealed class UpstreamConnector(
         }
     }
 
-    static async Task<UpstreamErrorBody> ReadErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken)
-    {
-        var buffer = ArrayPool<byte>.Shared.Rent(MaxErrorBodyBytes);
-        try
-        {
-            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-            var length = 0;
-            int read;
-            while (length < MaxErrorBodyBytes && (read = await stream.ReadAsync(buffer.AsMemory(length, MaxErrorBodyBytes - length), cancellationToken)) > 0)
-                length += read;
-            return UpstreamErrorBody.Parse(buffer.AsSpan(0, length).TrimStart(" \t\r\n"u8));
-        }
-        catch (Exception ex) when (ex is IOException or HttpRequestException)
-        {
-            return UpstreamErrorBody.None;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    static UpstreamFailure Classify(Exception ex) => ex switch
-    {
-        OperationCanceledException => new("The provider did not answer in time", true, KeyFault.Timeout, "timeout", inner: ex),
-        HttpRequestException h => new($"Could not reach the provider ({h.HttpRequestError})", true, KeyFault.Transport, $"connection {h.HttpRequestError}", inner: ex),
-        IOException => new("The connection to the provider was lost", true, KeyFault.Transport, "connection lost", inner: ex),
-        _ => new($"Unexpected failure talking to the provider ({ex.GetType().Name})", true, KeyFault.Transport, ex.GetType().Name, inner: ex),
-    };
-
     static TimeSpan Backoff(int failures, RouterOptions o)
     {
         var exponential = o.BackoffBase.TotalMilliseconds * Math.Pow(2, Math.Min(failures - 1, 16));
@@ -198,7 +163,4 @@ public sealed class UpstreamConnector(
             : $"{provider} failed ({why}); last error: {last.Message}";
         return new RouterException(RouterError.UpstreamFailed, message, retryAfter, last);
     }
-
-    static string Scrub(string message, KeyLease key) =>
-        key.Secret.Length >= 8 ? message.Replace(key.Secret, "[key]", StringComparison.Ordinal) : message;
 }

@@ -17,13 +17,12 @@ public sealed class ModelListFetchException(string message, HttpStatusCode? stat
 public sealed record FetchedModelList(ModelListShape Shape, IReadOnlyList<UpstreamModel> Models, int Skipped, int Attempts);
 
 /// <summary>GETs a provider's model list (following Anthropic's paging) through the resilient "model-sync" client.</summary>
-public sealed class ModelListClient(IHttpClientFactory http, IOptions<SyncOptions> options)
+public sealed class ModelListClient(IHttpClientFactory http, ProviderClients clients, IOptions<SyncOptions> options)
 {
     public const string HttpClientName = "model-sync";
     const int MaxPages = 200;
 
-    public static string ListUrl(Provider provider) =>
-        string.IsNullOrWhiteSpace(provider.ModelsUrl) ? provider.BaseUrl.TrimEnd('/') + "/models" : provider.ModelsUrl!;
+    public static string ListUrl(Provider provider) => ProviderClient.ListUrl(provider.BaseUrl, provider.ModelsUrl);
 
     public async Task<FetchedModelList> FetchAsync(Provider provider, string secret, CancellationToken ct)
     {
@@ -33,6 +32,8 @@ public sealed class ModelListClient(IHttpClientFactory http, IOptions<SyncOption
         // OpenRouter lists text-output models only unless asked for all (embeddings, image models).
         if (provider.ListShape == ModelListShape.OpenRouter && !url.Contains("output_modalities", StringComparison.Ordinal))
             url = WithQuery(url, "output_modalities=all");
+        // Everything the provider or the network says on the way is redacted before it becomes a message.
+        var redactor = new SecretRedactor(secret);
         var models = new List<UpstreamModel>();
         var skipped = 0;
         var attempts = 0;
@@ -41,13 +42,13 @@ public sealed class ModelListClient(IHttpClientFactory http, IOptions<SyncOption
         for (var page = 0; page < MaxPages; page++)
         {
             var pageUrl = paged ? WithQuery(url, after is null ? "limit=1000" : $"limit=1000&after_id={Uri.EscapeDataString(after)}") : url;
-            var (root, tries) = await GetJsonAsync(client, pageUrl, provider, secret, ct);
+            var (root, tries) = await GetJsonAsync(client, pageUrl, provider, secret, redactor, ct);
             attempts += tries;
             using (root)
             {
                 ModelListPage parsed;
                 try { parsed = ModelListParser.Parse(root.RootElement, shape, options.Value.AiHubMixPriceTokens); }
-                catch (ModelListException ex) { throw new ModelListFetchException(ex.Message, null, attempts, ex); }
+                catch (ModelListException ex) { throw new ModelListFetchException(redactor.Redact(ex.Message), null, attempts); }
                 if (shape == ModelListShape.Auto && parsed.Shape == ModelListShape.OpenRouter && !url.Contains("output_modalities", StringComparison.Ordinal))
                 {
                     // Detected OpenRouter: its default list leaves out non-text models; ask again for all of them.
@@ -65,10 +66,12 @@ public sealed class ModelListClient(IHttpClientFactory http, IOptions<SyncOption
         return new FetchedModelList(shape, models, skipped, attempts);
     }
 
-    async Task<(JsonDocument Json, int Attempts)> GetJsonAsync(HttpClient client, string url, Provider provider, string secret, CancellationToken ct)
+    async Task<(JsonDocument Json, int Attempts)> GetJsonAsync(
+        HttpClient client, string url, Provider provider, string secret, SecretRedactor redactor, CancellationToken ct)
     {
+        var providerClient = clients.For(provider.ApiStandard);
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
-        ProviderAuth.Apply(request, provider.ApiStandard, secret);
+        providerClient.Authorize(request, secret);
         var counter = new AttemptCounter();
         request.Options.Set(AttemptCounter.Key, counter);
         var host = request.RequestUri!.Authority;
@@ -80,18 +83,17 @@ public sealed class ModelListClient(IHttpClientFactory http, IOptions<SyncOption
         catch (Exception ex) when (ex is HttpRequestException or TimeoutException or Polly.Timeout.TimeoutRejectedException
                                        || ex is TaskCanceledException && !ct.IsCancellationRequested)
         {
-            throw new ModelListFetchException($"Cannot reach {host}: {ex.Message}", null, Math.Max(1, counter.Count), ex);
+            throw new ModelListFetchException($"Cannot reach {host}: {redactor.Redact(ex.Message)}", null, Math.Max(1, counter.Count));
         }
         using (response)
         {
             var attempts = Math.Max(1, counter.Count);
             if (!response.IsSuccessStatusCode)
             {
-                var reason = await ErrorReasonAsync(response, ct);
-                var status = (int)response.StatusCode;
+                var failure = await providerClient.FailureAsync(response, redactor, DateTimeOffset.UtcNow, ct);
                 var message = response.StatusCode == HttpStatusCode.Unauthorized
-                    ? $"{host} rejected the API key (401{reason})."
-                    : $"{host} answered HTTP {status}{reason}" + (attempts > 1 ? $" after {attempts} attempts." : ".");
+                    ? $"{host} rejected the API key ({failure.ProviderText})."
+                    : $"{host} answered HTTP {failure.ProviderText}" + (attempts > 1 ? $" after {attempts} attempts." : ".");
                 throw new ModelListFetchException(message, response.StatusCode, attempts);
             }
             var max = options.Value.MaxListBytes;
@@ -104,7 +106,7 @@ public sealed class ModelListClient(IHttpClientFactory http, IOptions<SyncOption
             }
             catch (JsonException ex)
             {
-                throw new ModelListFetchException($"The model list from {host} is not JSON ({ex.Message}).", response.StatusCode, attempts, ex);
+                throw new ModelListFetchException($"The model list from {host} is not JSON ({redactor.Redact(ex.Message)}).", response.StatusCode, attempts);
             }
             catch (UpstreamFailure)
             {
@@ -113,22 +115,7 @@ public sealed class ModelListClient(IHttpClientFactory http, IOptions<SyncOption
         }
     }
 
-    static async Task<string> ErrorReasonAsync(HttpResponseMessage response, CancellationToken ct)
-    {
-        try
-        {
-            var text = await response.Content.ReadAsStringAsync(ct);
-            if (text.Length > 4000) text = text[..4000];
-            using var json = JsonDocument.Parse(text);
-            var error = json.RootElement.Prop("error");
-            var message = error?.Str("message") ?? json.RootElement.Str("message");
-            var code = error?.Str("code") ?? error?.Str("type");
-            return message is null ? "" : $": {(code is null ? "" : code + " — ")}{(message.Length > 300 ? message[..300] : message)}";
-        }
-        catch (JsonException) { return ""; }
-    }
-
-    static string WithQuery(string url, string query) => url + (url.Contains('?') ? "&" : "?") + query;
+    static string WithQuery(string url, string query) => ProviderClient.WithQuery(url, query);
 }
 
 /// <summary>Counts how many times the resilience pipeline sent a request (it sits inside the retry handler).</summary>

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Http.Headers;
 using Aggregator.Web.Data;
 using Aggregator.Web.Features.Catalog;
 using Aggregator.Web.Security;
@@ -14,7 +13,7 @@ public sealed record KeyTestResult(bool Ok, int? Status, long LatencyMs, string 
 
 /// <summary>Adds, tests, toggles and deletes keys of the pool; the page and tests share it.</summary>
 public sealed class ApiKeyService(
-    AppDbContext db, SecretBox secrets, AuditLog audit, CatalogCache catalog, SyncScheduler scheduler, IHttpClientFactory http)
+    AppDbContext db, SecretBox secrets, AuditLog audit, CatalogCache catalog, SyncScheduler scheduler, IHttpClientFactory http, ProviderClients clients)
 {
     public const string TestClientName = "key-test";
 
@@ -92,24 +91,11 @@ public sealed class ApiKeyService(
         var key = await db.ApiKeys.Include(k => k.Provider).AsNoTracking().FirstOrDefaultAsync(k => k.Id == keyId && k.DeletedAt == null, ct);
         if (key is null) return null;
         var provider = key.Provider!;
-        using var request = new HttpRequestMessage(HttpMethod.Get, ModelListClient.ListUrl(provider) + (provider.ApiStandard == ApiStandard.Anthropic ? "?limit=1" : ""));
-        ProviderAuth.Apply(request, provider.ApiStandard, secrets.Decrypt(key.EncryptedSecret));
-        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        var secret = secrets.Decrypt(key.EncryptedSecret);
         var watch = Stopwatch.StartNew();
-        KeyTestResult result;
-        try
-        {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(TimeSpan.FromSeconds(15));
-            using var response = await http.CreateClient(TestClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
-            var status = (int)response.StatusCode;
-            result = new KeyTestResult(response.IsSuccessStatusCode, status, watch.ElapsedMilliseconds,
-                response.IsSuccessStatusCode ? $"OK: HTTP {status}" : $"HTTP {status} {response.ReasonPhrase}");
-        }
-        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException && !ct.IsCancellationRequested)
-        {
-            result = new KeyTestResult(false, null, watch.ElapsedMilliseconds, ex is OperationCanceledException ? "Timed out after 15 s" : $"Cannot reach {request.RequestUri!.Authority}: {ex.Message}");
-        }
+        var probe = await clients.For(provider.ApiStandard).ProbeAsync(http.CreateClient(TestClientName),
+            provider.BaseUrl, provider.ModelsUrl, secret, new SecretRedactor(secret), TimeSpan.FromSeconds(15), ct);
+        var result = new KeyTestResult(probe.Ok, probe.Status, watch.ElapsedMilliseconds, probe.Message);
         audit.Record("key.test", "api_key", key.Id, $"{provider.DisplayName}: {key.Name} → {result.Message} in {result.LatencyMs} ms");
         await db.SaveChangesAsync(ct);
         return result;
