@@ -36,7 +36,7 @@ public sealed class SessionRefreshTests(ClockedApp app) : IClassFixture<ClockedA
         await using (var scope = app.Services.CreateAsyncScope())
             id = (await scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>().FindByEmailAsync(email))!.Id;
         await admin.PostFormAsync("/Admin/Users", new Dictionary<string, string> { ["id"] = id, ["tier"] = "Max" }, "/Admin/Users?handler=Tier");
-        await admin.PostFormAsync("/Admin/Users", new Dictionary<string, string> { ["id"] = id, ["admin"] = "true" }, "/Admin/Users?handler=Role");
+        await admin.PostFormAsync("/Admin/Users", new Dictionary<string, string> { ["id"] = id }, "/Admin/Users?handler=GrantAdmin");
 
         app.Clock.Advance(TimeSpan.FromMinutes(2));
         var home = await member.GetAsync("/");
@@ -47,7 +47,7 @@ public sealed class SessionRefreshTests(ClockedApp app) : IClassFixture<ClockedA
         Assert.Equal(HttpStatusCode.OK, (await member.GetAsync("/Admin/Users")).StatusCode);
 
         // Revoking reaches the session the same way: the Admin pages close within a minute.
-        await admin.PostFormAsync("/Admin/Users", new Dictionary<string, string> { ["id"] = id, ["admin"] = "false" }, "/Admin/Users?handler=Role");
+        await admin.PostFormAsync("/Admin/Users", new Dictionary<string, string> { ["id"] = id }, "/Admin/Users?handler=RevokeAdmin");
         app.Clock.Advance(TimeSpan.FromMinutes(2));
         Assert.Equal(HttpStatusCode.Forbidden, (await member.GetAsync("/Admin/Users")).StatusCode);
     }
