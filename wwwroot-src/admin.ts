@@ -1,6 +1,7 @@
 // Admin pages (/Admin/**): live sync status on a provider's page, so a sync started by adding a
 // key or by "Sync now" shows its result without a reload; on "Add provider", the slug follows the
-// display name until the admin types a slug of their own.
+// display name until the admin types a slug of their own; at phone width, table cells carry their
+// column's name (styles/base.css, "Admin" block, stacks such tables into one card per row).
 
 interface SyncStatus {
   pending: boolean;
@@ -69,4 +70,17 @@ function slugify(text: string): string {
     .replace(/[^a-z0-9]+/g, "-")
     .replace(/^-+|-+$/g, "")
     .slice(0, 64);
+}
+
+for (const table of document.querySelectorAll<HTMLTableElement>("table.table-stack")) labelCells(table);
+
+function labelCells(table: HTMLTableElement): void {
+  const labels = Array.from(table.tHead?.rows[0]?.cells ?? [], (cell) => cell.textContent?.trim() ?? "");
+  for (const body of Array.from(table.tBodies)) {
+    for (const row of Array.from(body.rows)) {
+      Array.from(row.cells).forEach((cell, i) => {
+        if (labels[i] && cell.colSpan === 1) cell.dataset.label = labels[i];
+      });
+    }
+  }
 }
