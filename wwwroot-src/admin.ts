@@ -1,5 +1,7 @@
 // Admin pages (/Admin/**): live sync status on a provider's page, so a sync started by adding a
-// key or by "Sync now" shows its result without a reload.
+// key or by "Sync now" shows its result without a reload; on "Add provider", the slug follows the
+// display name until the admin types a slug of their own; at phone width, table cells carry their
+// column's name (styles/base.css, "Admin" block, stacks such tables into one card per row).
 
 interface SyncStatus {
   pending: boolean;
@@ -41,5 +43,44 @@ async function pollSync(panel: HTMLElement, url: string): Promise<void> {
     }
     panel.dataset.pending = "false";
     return;
+  }
+}
+
+const slugSource = document.querySelector<HTMLInputElement>("input[data-slug-source]");
+const slug = document.querySelector<HTMLInputElement>("input[data-slug]");
+if (slugSource && slug) followDisplayName(slugSource, slug);
+
+function followDisplayName(source: HTMLInputElement, target: HTMLInputElement): void {
+  // A slug already filled (a preset, an edit, a rejected post) is the admin's; an empty one follows.
+  let following = target.dataset.slug === "auto" && (target.value === "" || target.value === slugify(source.value));
+  source.addEventListener("input", () => {
+    if (following) target.value = slugify(source.value);
+  });
+  target.addEventListener("input", () => {
+    following = target.value === "";
+  });
+}
+
+/** "Mock Router (EU)" → "mock-router-eu": what the server accepts (letters, digits, dashes). */
+function slugify(text: string): string {
+  return text
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 64);
+}
+
+for (const table of document.querySelectorAll<HTMLTableElement>("table.table-stack")) labelCells(table);
+
+function labelCells(table: HTMLTableElement): void {
+  const labels = Array.from(table.tHead?.rows[0]?.cells ?? [], (cell) => cell.textContent?.trim() ?? "");
+  for (const body of Array.from(table.tBodies)) {
+    for (const row of Array.from(body.rows)) {
+      Array.from(row.cells).forEach((cell, i) => {
+        if (labels[i] && cell.colSpan === 1) cell.dataset.label = labels[i];
+      });
+    }
   }
 }

@@ -3,6 +3,7 @@ using Aggregator.Web.Data;
 using Aggregator.Web.Features.Account;
 using Aggregator.Web.Tests.Infrastructure;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Aggregator.Web.Tests.Accounts;
@@ -58,5 +59,8 @@ public sealed class AdminEmailTests(ConfiguredAdminApp app) : IClassFixture<Conf
         await using var scope = app.Services.CreateAsyncScope();
         var users = scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>();
         Assert.Equal([app.AdminEmail], (await users.GetUsersInRoleAsync(AccountExtensions.AdminRole)).Select(u => u.Email));
+        // The Admin granted at registration gets the highest tier; the other account stays free.
+        Assert.Equal(Tier.Max, (await users.FindByEmailAsync(app.AdminEmail))!.Tier);
+        Assert.Equal(Tier.Free, (await users.Users.SingleAsync(u => u.Email!.StartsWith("early-"))).Tier);
     }
 }

@@ -120,9 +120,9 @@ public sealed partial class AdminUsersPageTests(AdminUsersApp app) : IAsyncLifet
             return await users.IsInRoleAsync((await users.FindByIdAsync(user.Id))!, AccountExtensions.AdminRole);
         }
 
-        await _admin.PostFormAsync("/Admin/Users", new Dictionary<string, string> { ["id"] = user.Id, ["admin"] = "true" }, "/Admin/Users?handler=Role");
+        await _admin.PostFormAsync("/Admin/Users", new Dictionary<string, string> { ["id"] = user.Id }, "/Admin/Users?handler=GrantAdmin");
         Assert.True(await IsAdminAsync());
-        await _admin.PostFormAsync("/Admin/Users", new Dictionary<string, string> { ["id"] = user.Id, ["admin"] = "false" }, "/Admin/Users?handler=Role");
+        await _admin.PostFormAsync("/Admin/Users", new Dictionary<string, string> { ["id"] = user.Id }, "/Admin/Users?handler=RevokeAdmin");
         Assert.False(await IsAdminAsync());
 
         var actions = await QueryAsync(db => db.AuditLog.Where(a => a.EntityId == user.Id).OrderBy(a => a.Id).Select(a => a.Action).ToListAsync());
@@ -133,7 +133,7 @@ public sealed partial class AdminUsersPageTests(AdminUsersApp app) : IAsyncLifet
     public async Task An_admin_cannot_revoke_their_own_role()
     {
         var me = await QueryAsync(db => db.Users.SingleAsync(u => u.Email == _adminEmail));
-        await _admin.PostFormAsync("/Admin/Users", new Dictionary<string, string> { ["id"] = me.Id, ["admin"] = "false" }, "/Admin/Users?handler=Role");
+        await _admin.PostFormAsync("/Admin/Users", new Dictionary<string, string> { ["id"] = me.Id }, "/Admin/Users?handler=RevokeAdmin");
         Assert.Equal(HttpStatusCode.OK, (await _admin.GetAsync("/Admin/Users")).StatusCode);
         Assert.False(await QueryAsync(db => db.AuditLog.AnyAsync(a => a.EntityId == me.Id && a.Action == "user.role.revoke")));
     }

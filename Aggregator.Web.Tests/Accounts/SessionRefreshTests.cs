@@ -21,7 +21,7 @@ public sealed class SessionRefreshTests(AppFactory app) : IClassFixture<AppFacto
         await using (var scope = app.Services.CreateAsyncScope())
             id = (await scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>().FindByEmailAsync(email))!.Id;
         await admin.PostFormAsync("/Admin/Users", new Dictionary<string, string> { ["id"] = id, ["tier"] = "Max" }, "/Admin/Users?handler=Tier");
-        await admin.PostFormAsync("/Admin/Users", new Dictionary<string, string> { ["id"] = id, ["admin"] = "true" }, "/Admin/Users?handler=Role");
+        await admin.PostFormAsync("/Admin/Users", new Dictionary<string, string> { ["id"] = id }, "/Admin/Users?handler=GrantAdmin");
 
         var home = await member.GetAsync("/");
         Assert.Equal(HttpStatusCode.OK, home.StatusCode); // still signed in
@@ -31,7 +31,7 @@ public sealed class SessionRefreshTests(AppFactory app) : IClassFixture<AppFacto
         Assert.Equal(HttpStatusCode.OK, (await member.GetAsync("/Admin/Users")).StatusCode);
 
         // Revoking reaches the session the same way: the Admin pages close on the next request.
-        await admin.PostFormAsync("/Admin/Users", new Dictionary<string, string> { ["id"] = id, ["admin"] = "false" }, "/Admin/Users?handler=Role");
+        await admin.PostFormAsync("/Admin/Users", new Dictionary<string, string> { ["id"] = id }, "/Admin/Users?handler=RevokeAdmin");
         Assert.Equal(HttpStatusCode.Forbidden, (await member.GetAsync("/Admin/Users")).StatusCode);
     }
 }

@@ -21,6 +21,38 @@ public abstract class AppDbContext(DbContextOptions options)
     public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
+    /// <summary>
+    /// Saves as usual; an audit entry about a row the database numbers during this save gets that
+    /// number in a second write inside the same transaction, so the change and its entry commit or
+    /// fail together.
+    /// </summary>
+    public override async Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
+    {
+        var awaiting = ChangeTracker.Entries<AuditEntry>()
+            .Where(e => e.State == EntityState.Added && e.Entity.Subject is not null).Select(e => e.Entity).ToList();
+        if (awaiting.Count == 0) return await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+
+        await using var owned = Database.CurrentTransaction is null ? await Database.BeginTransactionAsync(cancellationToken) : null;
+        foreach (var entry in awaiting) Entry(entry).State = EntityState.Detached;
+        var written = await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+        foreach (var entry in awaiting)
+        {
+            entry.EntityId = KeyOf(entry.Subject!);
+            entry.Subject = null;
+            AuditLog.Add(entry);
+        }
+        written += await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+        if (owned is not null) await owned.CommitAsync(cancellationToken);
+        return written;
+    }
+
+    /// <summary>The primary key of a tracked entity as text (the audit log's EntityId).</summary>
+    internal string? KeyOf(object entity)
+    {
+        var key = Entry(entity).Metadata.FindPrimaryKey();
+        return key is null ? null : string.Join(",", key.Properties.Select(p => Entry(entity).Property(p.Name).CurrentValue));
+    }
+
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);

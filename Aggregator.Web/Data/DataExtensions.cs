@@ -69,7 +69,12 @@ public static class DataExtensions
     static void AddAppDb<TContext>(this IServiceCollection services, Action<DbContextOptionsBuilder> configure)
         where TContext : AppDbContext
     {
-        services.AddPooledDbContextFactory<TContext>(configure);
+        services.AddSingleton<CommittedChangesInterceptor>();
+        services.AddPooledDbContextFactory<TContext>((sp, options) =>
+        {
+            configure(options);
+            options.AddInterceptors(sp.GetRequiredService<CommittedChangesInterceptor>());
+        });
         services.AddSingleton<IDbContextFactory<AppDbContext>, AppDbContextFactory<TContext>>();
         services.AddScoped<AppDbContext>(sp => sp.GetRequiredService<IDbContextFactory<AppDbContext>>().CreateDbContext());
     }

@@ -217,4 +217,6 @@ public sealed class AuditEntry
     public string? EntityId { get; set; }
     /// <summary>Human-readable details; never a secret.</summary>
     public string? Details { get; set; }
+    /// <summary>The entity the entry is about while the database has not numbered it yet (not stored; see AppDbContext.SaveChangesAsync).</summary>
+    internal object? Subject { get; set; }
 }

@@ -19,12 +19,17 @@ public sealed class AdminBootstrap(
         }
     }
 
-    /// <summary>Called right after an account is created.</summary>
+    /// <summary>
+    /// Called right after an account is created. The Admin it makes also gets the highest tier: the
+    /// person who runs the server should not be locked out of the models they configure.
+    /// </summary>
     public async Task OnRegisteredAsync(AppUser user)
     {
         await EnsureRoleAsync();
-        if (await ShouldBeAdminAsync(user))
-            await users.AddToRoleAsync(user, AccountExtensions.AdminRole);
+        if (!await ShouldBeAdminAsync(user)) return;
+        user.Tier = Tier.Max;
+        await users.UpdateAsync(user);
+        await users.AddToRoleAsync(user, AccountExtensions.AdminRole);
     }
 
     async Task<bool> ShouldBeAdminAsync(AppUser user)

@@ -28,10 +28,10 @@ public sealed class RegisterModel(UserManager<AppUser> users, SignInManager<AppU
         var result = await users.CreateAsync(user, Input.Password);
         if (!result.Succeeded)
         {
-            foreach (var error in result.Errors)
-                ModelState.AddModelError("", error.Code is "DuplicateUserName" or "DuplicateEmail"
-                    ? "An account with this email already exists."
-                    : error.Description);
+            // The user name is the email, so a taken email fails twice (DuplicateUserName, DuplicateEmail): say it once.
+            foreach (var message in result.Errors.Select(e => e.Code is "DuplicateUserName" or "DuplicateEmail"
+                         ? "An account with this email already exists." : e.Description).Distinct())
+                ModelState.AddModelError("", message);
             return Page();
         }
         await admin.OnRegisteredAsync(user);

@@ -15,10 +15,13 @@ namespace Aggregator.Web.Features.Catalog;
 /// The catalogue: what a user may pick, grouped by provider. One database query fills a
 /// tier-independent list; each tier's view (locks applied, JSON pre-serialised, ETag) is cached
 /// on top of it. Both live in HybridCache under <see cref="Tag"/>, so GetOrCreate is stampede-safe,
-/// L2 is Redis when configured, and admin changes call <see cref="InvalidateAsync"/>, which also
-/// reloads the router's routing table so a disabled key or provider stops serving at once.
+/// L2 is Redis when configured. Every committed save that touches providers, keys or models calls
+/// <see cref="InvalidateAsync"/> (through <see cref="CommittedChangesInterceptor"/>, so no handler
+/// has to), which also reloads the router's routing table so a disabled key or provider stops
+/// serving at once.
 /// </summary>
 public sealed class CatalogCache(HybridCache cache, IDbContextFactory<AppDbContext> dbFactory, RoutingTable routing)
+    : ICommittedChangesListener
 {
     public const string Tag = "catalog";
     static readonly string[] Tags = [Tag];
@@ -32,6 +35,9 @@ public sealed class CatalogCache(HybridCache cache, IDbContextFactory<AppDbConte
         await cache.RemoveByTagAsync(Tag, cancellationToken);
         await routing.ReloadAsync(cancellationToken);
     }
+
+    ValueTask ICommittedChangesListener.OnCommittedAsync(ChangedData changes, CancellationToken cancellationToken) =>
+        changes.HasFlag(ChangedData.Catalog) ? InvalidateAsync(cancellationToken) : ValueTask.CompletedTask;
 
     /// <summary>The catalogue as a user of <paramref name="tier"/> sees it: models above the tier are present but locked.</summary>
     public ValueTask<CatalogView> GetAsync(Tier tier, CancellationToken cancellationToken = default) =>

@@ -1,3 +1,4 @@
+using Aggregator.Web.Data;
 using Aggregator.Web.Features.Account;
 using Microsoft.Net.Http.Headers;
 
@@ -8,6 +9,7 @@ public static class CatalogExtensions
     public static IServiceCollection AddCatalog(this IServiceCollection services)
     {
         services.AddSingleton<CatalogCache>();
+        services.AddSingleton<ICommittedChangesListener>(sp => sp.GetRequiredService<CatalogCache>());
         return services;
     }
 

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Aggregator.Web.Data;
-using Aggregator.Web.Features.Catalog;
 using Aggregator.Web.Security;
 using Microsoft.EntityFrameworkCore;
 
@@ -21,7 +20,6 @@ public sealed partial class ModelSync(
     ModelListClient lists,
     SecretBox secrets,
     SyncLock syncLock,
-    CatalogCache catalog,
     TimeProvider clock,
     ILogger<ModelSync> log)
 {
@@ -71,9 +69,8 @@ public sealed partial class ModelSync(
             LogSyncFailed(provider.Name, ex.Message);
         }
         run.DurationMs = (int)watch.ElapsedMilliseconds;
+        // The catalogue and the router follow the committed rows by themselves (CommittedChangesInterceptor).
         await db.SaveChangesAsync(CancellationToken.None);
-        if (run.Status == SyncRunStatus.Succeeded && run.Added + run.Updated + run.Removed > 0 || run.Status == SyncRunStatus.Failed)
-            await catalog.InvalidateAsync(CancellationToken.None);
 
         return new SyncResult(run.Status == SyncRunStatus.Succeeded ? SyncOutcome.Succeeded : SyncOutcome.Failed, run,
             run.Status == SyncRunStatus.Succeeded
@@ -171,12 +168,15 @@ public sealed partial class ModelSync(
         row.UpdatedAt = now;
     }
 
-    static Task DisableKeyAsync(AppDbContext db, long keyId, string reason, CancellationToken ct) =>
-        db.ApiKeys.Where(k => k.Id == keyId).ExecuteUpdateAsync(s => s
-            .SetProperty(k => k.Active, false)
-            .SetProperty(k => k.DisabledReason, reason.Length > 500 ? reason[..500] : reason)
-            .SetProperty(k => k.DisabledAt, DateTime.UtcNow)
-            .SetProperty(k => k.FailureCount, k => k.FailureCount + 1), ct);
+    // Tracked, not ExecuteUpdate: saved with the run, so the router drops the key when it commits.
+    static async Task DisableKeyAsync(AppDbContext db, long keyId, string reason, CancellationToken ct)
+    {
+        if (await db.ApiKeys.FindAsync([keyId], ct) is not { } key) return;
+        key.Active = false;
+        key.DisabledReason = reason.Length > 500 ? reason[..500] : reason;
+        key.DisabledAt = DateTime.UtcNow;
+        key.FailureCount++;
+    }
 
     sealed record StoredModel(long Id, string ModelId, string ContentHash, bool Available);
 

@@ -1,12 +1,11 @@
 using Aggregator.Web.Data;
-using Aggregator.Web.Features.Catalog;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.EntityFrameworkCore;
 
 namespace Aggregator.Web.Features.Admin.Models;
 
-public sealed class IndexModel(AppDbContext db, AuditLog audit, CatalogCache catalog) : PageModel
+public sealed class IndexModel(AppDbContext db, AuditLog audit) : PageModel
 {
     public const int PageSize = 50;
 
@@ -59,38 +58,35 @@ public sealed class IndexModel(AppDbContext db, AuditLog audit, CatalogCache cat
         model.Hidden = hidden;
         if (changes.Count > 0)
         {
-            audit.Record("model.update", "model", model.Id, $"{model.ModelId}: {string.Join(", ", changes)}");
+            audit.Record("model.update", "model", model, $"{model.ModelId}: {string.Join(", ", changes)}");
             await db.SaveChangesAsync(ct);
-            await catalog.InvalidateAsync(ct);
         }
         Status = changes.Count > 0 ? $"{model.ModelId}: {string.Join(", ", changes)}." : "Nothing changed.";
         return RedirectToPage(RouteValues());
     }
 
-    /// <summary>Applies one change to every model matching the current filter (all pages).</summary>
+    /// <summary>Applies one change to every model matching the current filter (all pages), with its audit entry, in one save.</summary>
     public async Task<IActionResult> OnPostBulkAsync(string action, Tier? bulkTier, CancellationToken ct)
     {
-        var query = Filtered();
-        int count;
-        switch (action)
+        Action<AiModel>? change = action switch
         {
-            case "tier" when bulkTier is { } t && Enum.IsDefined(t):
-                count = await query.ExecuteUpdateAsync(s => s.SetProperty(m => m.TierRequired, t), ct);
-                break;
-            case "hide":
-                count = await query.ExecuteUpdateAsync(s => s.SetProperty(m => m.Hidden, true), ct);
-                break;
-            case "show":
-                count = await query.ExecuteUpdateAsync(s => s.SetProperty(m => m.Hidden, false), ct);
-                break;
-            default:
-                Status = "Choose what to do with the selection.";
-                return RedirectToPage(RouteValues());
+            "tier" when bulkTier is { } t && Enum.IsDefined(t) => m => m.TierRequired = t,
+            "hide" => m => m.Hidden = true,
+            "show" => m => m.Hidden = false,
+            _ => null,
+        };
+        if (change is null)
+        {
+            Status = "Choose what to do with the selection.";
+            return RedirectToPage(RouteValues());
         }
-        audit.Record("model.bulk", "model", null, $"{action}{(action == "tier" ? " " + bulkTier : "")} on {count} model(s) matching {Describe()}");
+        // Tracked rather than ExecuteUpdate: the change and its audit entry commit together, and the
+        // commit is what refreshes the catalogue and the router (CommittedChangesInterceptor).
+        var models = await Filtered().AsTracking().ToListAsync(ct);
+        foreach (var model in models) change(model);
+        audit.Record("model.bulk", "model", null, $"{action}{(action == "tier" ? " " + bulkTier : "")} on {models.Count} model(s) matching {Describe()}");
         await db.SaveChangesAsync(ct);
-        await catalog.InvalidateAsync(ct);
-        Status = $"{count} model(s) updated.";
+        Status = $"{models.Count} model(s) updated.";
         return RedirectToPage(RouteValues());
     }
 

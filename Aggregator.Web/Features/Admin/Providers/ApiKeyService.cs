@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Aggregator.Web.Data;
-using Aggregator.Web.Features.Catalog;
 using Aggregator.Web.Security;
 using Aggregator.Web.Upstream;
 using Aggregator.Web.Upstream.Sync;
@@ -9,11 +8,15 @@ using Aggregator.Web.Upstream.Protocols;
 
 namespace Aggregator.Web.Features.Admin.Providers;
 
-public sealed record KeyTestResult(bool Ok, int? Status, long LatencyMs, string Message);
+public sealed record KeyTestResult(bool Ok, int? Status, long LatencyMs, string Message)
+{
+    /// <summary>The key as an admin knows it: its name and masked hint, e.g. <c>team key (sk-…abcd)</c>.</summary>
+    public string Key { get; init; } = "";
+}
 
 /// <summary>Adds, tests, toggles and deletes keys of the pool; the page and tests share it.</summary>
 public sealed class ApiKeyService(
-    AppDbContext db, SecretBox secrets, AuditLog audit, CatalogCache catalog, SyncScheduler scheduler, IHttpClientFactory http, ProviderClients clients)
+    AppDbContext db, SecretBox secrets, AuditLog audit, SyncScheduler scheduler, IHttpClientFactory http, ProviderClients clients)
 {
     public const string TestClientName = "key-test";
 
@@ -52,10 +55,8 @@ public sealed class ApiKeyService(
             key.DisabledReason = null;
             key.Name = string.IsNullOrWhiteSpace(name) ? key.Name : name.Trim();
         }
+        audit.Record("key.add", "api_key", key, $"{provider.DisplayName}: {key.Name} ({key.MaskedHint})");
         await db.SaveChangesAsync(ct);
-        audit.Record("key.add", "api_key", key.Id, $"{provider.DisplayName}: {key.Name} ({key.MaskedHint})");
-        await db.SaveChangesAsync(ct);
-        await catalog.InvalidateAsync(ct);
         var queued = !hadActive && provider.Enabled && scheduler.Request(providerId, "key-added");
         return (key, null, queued);
     }
@@ -67,9 +68,8 @@ public sealed class ApiKeyService(
         key.Active = active;
         if (active) { key.DisabledReason = null; key.DisabledAt = null; key.CooldownUntil = null; key.ConsecutiveFailures = 0; }
         else { key.DisabledReason = "Disabled by an admin"; key.DisabledAt = DateTime.UtcNow; }
-        audit.Record(active ? "key.enable" : "key.disable", "api_key", key.Id, $"{key.Provider!.DisplayName}: {key.Name} ({key.MaskedHint})");
+        audit.Record(active ? "key.enable" : "key.disable", "api_key", key, $"{key.Provider!.DisplayName}: {key.Name} ({key.MaskedHint})");
         await db.SaveChangesAsync(ct);
-        await catalog.InvalidateAsync(ct);
         return $"{key.Name} is now {(active ? "active" : "disabled")}.";
     }
 
@@ -79,9 +79,8 @@ public sealed class ApiKeyService(
         if (key is null) return null;
         key.DeletedAt = DateTime.UtcNow;
         key.Active = false;
-        audit.Record("key.delete", "api_key", key.Id, $"{key.Provider!.DisplayName}: {key.Name} ({key.MaskedHint})");
+        audit.Record("key.delete", "api_key", key, $"{key.Provider!.DisplayName}: {key.Name} ({key.MaskedHint})");
         await db.SaveChangesAsync(ct);
-        await catalog.InvalidateAsync(ct);
         return $"{key.Name} was deleted.";
     }
 
@@ -98,6 +97,6 @@ public sealed class ApiKeyService(
         var result = new KeyTestResult(probe.Ok, probe.Status, watch.ElapsedMilliseconds, probe.Message);
         audit.Record("key.test", "api_key", key.Id, $"{provider.DisplayName}: {key.Name} → {result.Message} in {result.LatencyMs} ms");
         await db.SaveChangesAsync(ct);
-        return result;
+        return result with { Key = $"{key.Name} ({key.MaskedHint})" };
     }
 }

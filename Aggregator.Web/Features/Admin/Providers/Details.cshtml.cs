@@ -65,7 +65,11 @@ public sealed class DetailsModel(AppDbContext db, ApiKeyService keys, SyncSchedu
         return Redirect($"/Admin/Providers/Details/{id}");
     }
 
-    public async Task<IActionResult> OnPostKeyActiveAsync(int id, long keyId, bool active, CancellationToken ct)
+    public Task<IActionResult> OnPostEnableKeyAsync(int id, long keyId, CancellationToken ct) => SetActiveAsync(id, keyId, true, ct);
+
+    public Task<IActionResult> OnPostDisableKeyAsync(int id, long keyId, CancellationToken ct) => SetActiveAsync(id, keyId, false, ct);
+
+    async Task<IActionResult> SetActiveAsync(int id, long keyId, bool active, CancellationToken ct)
     {
         Status = await keys.SetActiveAsync(keyId, active, ct) ?? "No such key.";
         return Redirect($"/Admin/Providers/Details/{id}");
@@ -80,7 +84,7 @@ public sealed class DetailsModel(AppDbContext db, ApiKeyService keys, SyncSchedu
     public async Task<IActionResult> OnPostTestKeyAsync(int id, long keyId, CancellationToken ct)
     {
         var result = await keys.TestAsync(keyId, ct);
-        Status = result is null ? "No such key." : $"Test of key {keyId}: {result.Message} in {result.LatencyMs} ms.";
+        Status = result is null ? "No such key." : $"Test of {result.Key}: {result.Message} in {result.LatencyMs} ms.";
         return Redirect($"/Admin/Providers/Details/{id}");
     }
 

@@ -1,12 +1,11 @@
 using Aggregator.Web.Data;
-using Aggregator.Web.Features.Catalog;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.EntityFrameworkCore;
 
 namespace Aggregator.Web.Features.Admin.Providers;
 
-public sealed class IndexModel(AppDbContext db, AuditLog audit, CatalogCache catalog) : PageModel
+public sealed class IndexModel(AppDbContext db, AuditLog audit) : PageModel
 {
     public IReadOnlyList<ProviderRow> Rows { get; private set; } = [];
     [TempData] public string? Status { get; set; }
@@ -32,9 +31,8 @@ public sealed class IndexModel(AppDbContext db, AuditLog audit, CatalogCache cat
         var provider = await db.Providers.FindAsync([id], ct);
         if (provider is null) return NotFound();
         provider.Enabled = !provider.Enabled;
-        audit.Record(provider.Enabled ? "provider.enable" : "provider.disable", "provider", provider.Id, provider.DisplayName);
+        audit.Record(provider.Enabled ? "provider.enable" : "provider.disable", "provider", provider, provider.DisplayName);
         await db.SaveChangesAsync(ct);
-        await catalog.InvalidateAsync(ct);
         Status = $"{provider.DisplayName} is now {(provider.Enabled ? "enabled" : "disabled")}.";
         return RedirectToPage();
     }

@@ -55,7 +55,11 @@ public sealed class IndexModel(AppDbContext db, UserManager<AppUser> users, Audi
         return RedirectToPage(new { Q, p = PageNumber });
     }
 
-    public async Task<IActionResult> OnPostRoleAsync(string id, bool admin)
+    public Task<IActionResult> OnPostGrantAdminAsync(string id) => SetAdminAsync(id, admin: true);
+
+    public Task<IActionResult> OnPostRevokeAdminAsync(string id) => SetAdminAsync(id, admin: false);
+
+    async Task<IActionResult> SetAdminAsync(string id, bool admin)
     {
         var user = await users.FindByIdAsync(id);
         if (user is null) return NotFound();
@@ -64,14 +68,12 @@ public sealed class IndexModel(AppDbContext db, UserManager<AppUser> users, Audi
             Status = "You cannot remove your own Admin role.";
             return RedirectToPage(new { Q, p = PageNumber });
         }
+        // Recorded first: UserManager saves the role change and the entry in one SaveChanges.
+        var entry = audit.Record(admin ? "user.role.grant" : "user.role.revoke", "user", user.Id, $"{user.Email}: Admin");
         var result = admin
             ? await users.AddToRoleAsync(user, AccountExtensions.AdminRole)
             : await users.RemoveFromRoleAsync(user, AccountExtensions.AdminRole);
-        if (result.Succeeded)
-        {
-            audit.Record(admin ? "user.role.grant" : "user.role.revoke", "user", user.Id, $"{user.Email}: Admin");
-            await db.SaveChangesAsync();
-        }
+        if (!result.Succeeded) audit.Discard(entry);
         Status = result.Succeeded
             ? $"{user.Email} {(admin ? "is now" : "is no longer")} an Admin."
             : string.Join(" ", result.Errors.Select(e => e.Description));
