@@ -36,36 +36,34 @@ public sealed class ModelListClient(IHttpClientFactory http, IOptions<SyncOption
         var models = new List<UpstreamModel>();
         var skipped = 0;
         var attempts = 0;
+        var entries = 0; // across pages, against Sync:MaxModels
         var shape = provider.ListShape;
         string? after = null;
         for (var page = 0; page < MaxPages; page++)
         {
             var pageUrl = paged ? WithQuery(url, after is null ? "limit=1000" : $"limit=1000&after_id={Uri.EscapeDataString(after)}") : url;
-            var (root, tries) = await GetJsonAsync(client, pageUrl, provider, secret, ct);
+            var (parsed, tries) = await GetPageAsync(client, pageUrl, provider, secret, shape, entries, ct);
             attempts += tries;
-            using (root)
+            if (shape == ModelListShape.Auto && parsed.Shape == ModelListShape.OpenRouter && !url.Contains("output_modalities", StringComparison.Ordinal))
             {
-                ModelListPage parsed;
-                try { parsed = ModelListParser.Parse(root.RootElement, shape, options.Value.AiHubMixPriceTokens); }
-                catch (ModelListException ex) { throw new ModelListFetchException(ex.Message, null, attempts, ex); }
-                if (shape == ModelListShape.Auto && parsed.Shape == ModelListShape.OpenRouter && !url.Contains("output_modalities", StringComparison.Ordinal))
-                {
-                    // Detected OpenRouter: its default list leaves out non-text models; ask again for all of them.
-                    shape = parsed.Shape;
-                    url = WithQuery(url, "output_modalities=all");
-                    continue;
-                }
+                // Detected OpenRouter: its default list leaves out non-text models; ask again for all of them.
                 shape = parsed.Shape;
-                models.AddRange(parsed.Models);
-                skipped += parsed.Skipped;
-                if (!parsed.HasMore || parsed.LastId is null || parsed.LastId == after) break;
-                after = parsed.LastId;
+                url = WithQuery(url, "output_modalities=all");
+                continue;
             }
+            shape = parsed.Shape;
+            models.AddRange(parsed.Models);
+            skipped += parsed.Skipped;
+            entries += parsed.Entries;
+            if (!parsed.HasMore || parsed.LastId is null || parsed.LastId == after) break;
+            after = parsed.LastId;
         }
         return new FetchedModelList(shape, models, skipped, attempts);
     }
 
-    async Task<(JsonDocument Json, int Attempts)> GetJsonAsync(HttpClient client, string url, Provider provider, string secret, CancellationToken ct)
+    /// <param name="earlierEntries">Entries on earlier pages, counted against <c>Sync:MaxModels</c>.</param>
+    async Task<(ModelListPage Page, int Attempts)> GetPageAsync(HttpClient client, string url, Provider provider, string secret,
+        ModelListShape shape, int earlierEntries, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
         ProviderAuth.Apply(request, provider.ApiStandard, secret);
@@ -100,7 +98,11 @@ public sealed class ModelListClient(IHttpClientFactory http, IOptions<SyncOption
             try
             {
                 await using var body = new UpstreamBody(await response.Content.ReadAsStreamAsync(ct), max);
-                return (await JsonDocument.ParseAsync(body, default, ct), attempts);
+                return (await ModelListParser.ParseAsync(body, shape, options.Value.AiHubMixPriceTokens, options.Value.MaxModels, earlierEntries, ct), attempts);
+            }
+            catch (ModelListException ex)
+            {
+                throw new ModelListFetchException(ex.Message, null, attempts, ex);
             }
             catch (JsonException ex)
             {

@@ -25,7 +25,8 @@ public sealed partial class ModelSync(
     TimeProvider clock,
     ILogger<ModelSync> log)
 {
-    const int Chunk = 1000;
+    /// <summary>Rows per write transaction.</summary>
+    const int Batch = 500;
 
     public async Task<SyncResult> SyncAsync(int providerId, string trigger, CancellationToken ct)
     {
@@ -70,6 +71,16 @@ public sealed partial class ModelSync(
                 await DisableKeyAsync(db, key.Id, $"401 on model sync at {now:yyyy-MM-dd HH:mm}Z: {ex.Message}", ct);
             LogSyncFailed(provider.Name, ex.Message);
         }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Unexpected (a database error): the run says so instead of staying "running"; the scheduler logs the error.
+            await using var record = await dbFactory.CreateDbContextAsync(CancellationToken.None);
+            await record.SyncRuns.Where(r => r.Id == run.Id).ExecuteUpdateAsync(s => s
+                .SetProperty(r => r.Status, SyncRunStatus.Failed)
+                .SetProperty(r => r.Error, "The sync stopped on an internal error (see the server log).")
+                .SetProperty(r => r.DurationMs, (int)watch.ElapsedMilliseconds), CancellationToken.None);
+            throw;
+        }
         run.DurationMs = (int)watch.ElapsedMilliseconds;
         await db.SaveChangesAsync(CancellationToken.None);
         if (run.Status == SyncRunStatus.Succeeded && run.Added + run.Updated + run.Removed > 0 || run.Status == SyncRunStatus.Failed)
@@ -109,17 +120,24 @@ public sealed partial class ModelSync(
         }
         var removed = stored.Where(s => s.Available && !upstream.ContainsKey(s.ModelId)).Select(s => s.Id).ToList();
 
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        db.Models.AddRange(inserts);
-        foreach (var ids in changed.Keys.Chunk(Chunk))
+        // Written in batches, each its own short transaction, never one over the whole list: on SQLite a
+        // write transaction blocks every other writer (logins, chat) until it commits.
+        foreach (var batch in inserts.Chunk(Batch))
         {
-            foreach (var row in await db.Models.Where(m => ids.Contains(m.Id)).ToListAsync(ct))
+            db.Models.AddRange(batch);
+            await SaveBatchAsync(db, batch, ct);
+        }
+        foreach (var ids in changed.Keys.Chunk(Batch))
+        {
+            var rows = await db.Models.Where(m => ids.Contains(m.Id)).ToListAsync(ct);
+            foreach (var row in rows)
             {
                 var (model, hash) = changed[row.Id];
                 Apply(row, model, hash, now);
             }
+            await SaveBatchAsync(db, rows, ct);
         }
-        foreach (var ids in removed.Chunk(Chunk))
+        foreach (var ids in removed.Chunk(Batch))
             await db.Models.Where(m => ids.Contains(m.Id))
                 .ExecuteUpdateAsync(s => s.SetProperty(m => m.Available, false).SetProperty(m => m.UpdatedAt, now), ct);
 
@@ -134,7 +152,13 @@ public sealed partial class ModelSync(
         provider.LastSyncedAt = now;
         if (provider.ListShape == ModelListShape.Auto) provider.ListShape = fetched.Shape;
         await db.SaveChangesAsync(ct);
-        await tx.CommitAsync(ct);
+    }
+
+    // Saved rows are let go, so the change tracker (and memory) stays the size of one batch.
+    static async Task SaveBatchAsync(AppDbContext db, IEnumerable<AiModel> rows, CancellationToken ct)
+    {
+        await db.SaveChangesAsync(ct);
+        foreach (var row in rows) db.Entry(row).State = EntityState.Detached;
     }
 
     static AiModel NewRow(Provider provider, UpstreamModel model, string hash, DateTime now)
