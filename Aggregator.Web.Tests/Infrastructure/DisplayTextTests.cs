@@ -1,3 +1,4 @@
+using Aggregator.Web.Features.Chat;
 using Aggregator.Web.Infrastructure;
 
 namespace Aggregator.Web.Tests.Infrastructure;
@@ -25,5 +26,12 @@ public sealed class DisplayTextTests
     {
         var text = "claude-sonnet-4-5";
         Assert.Same(text, DisplayText.Clean(text));
+    }
+
+    [Fact]
+    public void Conversation_titles_are_cleaned_the_same_way()
+    {
+        Assert.Equal("Why is the sky blue?", Conversations.TitleFrom("\u202EWhy is the\u200B sky blue?\u2069\nmore"));
+        Assert.Equal(Conversations.DefaultTitle, Conversations.TitleFrom("\u200B\u202E"));
     }
 }
