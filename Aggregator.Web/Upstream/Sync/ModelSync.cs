@@ -151,7 +151,7 @@ public sealed partial class ModelSync(
         run.Notes = string.Join("; ", notes) + ".";
         provider.LastSyncedAt = now;
         if (provider.ListShape == ModelListShape.Auto) provider.ListShape = fetched.Shape;
-        await db.SaveChangesAsync(ct);
+        // Not saved here: the run's figures, its final state and LastSyncedAt are written together by the caller.
     }
 
     // Saved rows are let go, so the change tracker (and memory) stays the size of one batch.
