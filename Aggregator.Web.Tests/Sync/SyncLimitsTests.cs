@@ -172,5 +172,13 @@ public sealed class EmbeddedSyncTests(EmbeddedSyncAppFactory app) : IClassFixtur
         Assert.Equal(20_000, await app.AvailableModelsAsync(provider.Id));
         Assert.True(sawPartialList, "a reader should see the batches land while the sync writes");
         Assert.True(slowest < TimeSpan.FromSeconds(1), $"the slowest read during the sync took {slowest.TotalMilliseconds:N0} ms");
+        Assert.Equal("wal", await app.WithDbAsync(async db =>
+        {
+            var connection = db.Database.GetDbConnection();
+            await connection.OpenAsync();
+            await using var pragma = connection.CreateCommand();
+            pragma.CommandText = "PRAGMA journal_mode";
+            return (string?)await pragma.ExecuteScalarAsync();
+        }));
     }
 }

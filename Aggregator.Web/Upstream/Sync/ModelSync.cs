@@ -120,22 +120,24 @@ public sealed partial class ModelSync(
         }
         var removed = stored.Where(s => s.Available && !upstream.ContainsKey(s.ModelId)).Select(s => s.Id).ToList();
 
-        // Written in batches, each its own short transaction, never one over the whole list: on SQLite a
-        // write transaction blocks every other writer (logins, chat) until it commits.
+        // Written in batches, each its own short transaction (and a short-lived context, so tracking stays
+        // the size of one batch), never one over the whole list: on SQLite a write transaction blocks every
+        // other writer (logins, chat) until it commits.
         foreach (var batch in inserts.Chunk(Batch))
         {
-            db.Models.AddRange(batch);
-            await SaveBatchAsync(db, batch, ct);
+            await using var batchDb = await dbFactory.CreateDbContextAsync(ct);
+            batchDb.Models.AddRange(batch);
+            await batchDb.SaveChangesAsync(ct);
         }
         foreach (var ids in changed.Keys.Chunk(Batch))
         {
-            var rows = await db.Models.Where(m => ids.Contains(m.Id)).ToListAsync(ct);
-            foreach (var row in rows)
+            await using var batchDb = await dbFactory.CreateDbContextAsync(ct);
+            foreach (var row in await batchDb.Models.Where(m => ids.Contains(m.Id)).ToListAsync(ct))
             {
                 var (model, hash) = changed[row.Id];
                 Apply(row, model, hash, now);
             }
-            await SaveBatchAsync(db, rows, ct);
+            await batchDb.SaveChangesAsync(ct);
         }
         foreach (var ids in removed.Chunk(Batch))
             await db.Models.Where(m => ids.Contains(m.Id))
@@ -152,13 +154,6 @@ public sealed partial class ModelSync(
         provider.LastSyncedAt = now;
         if (provider.ListShape == ModelListShape.Auto) provider.ListShape = fetched.Shape;
         // Not saved here: the run's figures, its final state and LastSyncedAt are written together by the caller.
-    }
-
-    // Saved rows are let go, so the change tracker (and memory) stays the size of one batch.
-    static async Task SaveBatchAsync(AppDbContext db, IEnumerable<AiModel> rows, CancellationToken ct)
-    {
-        await db.SaveChangesAsync(ct);
-        foreach (var row in rows) db.Entry(row).State = EntityState.Detached;
     }
 
     static AiModel NewRow(Provider provider, UpstreamModel model, string hash, DateTime now)
