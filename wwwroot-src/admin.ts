@@ -1,49 +1,42 @@
 // Admin pages (/Admin/**): live sync status on a provider's page, so a sync started by adding a
-// key or by "Sync now" shows its result without a reload; on "Add provider", the slug follows the
-// display name until the admin types a slug of their own; at phone width, table cells carry their
-// column's name (styles/base.css, "Admin" block, stacks such tables into one card per row).
+// key or by "Sync now" shows its result without a reload. The server renders every live element
+// (the same partials as the page); this swaps each one in by id, so nothing shown can disagree.
+// On "Add provider", the slug follows the display name until the admin types a slug of their own;
+// at phone width, table cells carry their column's name (styles/base.css, "Admin" block, stacks
+// such tables into one card per row).
 
-interface SyncStatus {
-  pending: boolean;
-  models: number;
-  lastRun: null | {
-    status: string; added: number; updated: number; removed: number; unchanged: number;
-    attempts: number; durationMs: number; error: string | null;
-  };
+const message = document.getElementById("sync-message");
+if (message instanceof HTMLElement && message.dataset.pending === "true" && message.dataset.statusUrl) {
+  void pollSync(message.dataset.statusUrl);
 }
 
-const panel = document.getElementById("sync-status");
-if (panel instanceof HTMLElement && panel.dataset.pending === "true" && panel.dataset.statusUrl) {
-  void pollSync(panel, panel.dataset.statusUrl);
-}
-
-async function pollSync(panel: HTMLElement, url: string): Promise<void> {
-  const count = panel.querySelector<HTMLElement>("[data-testid=provider-model-count]");
-  const message = panel.querySelector<HTMLElement>("[data-sync-message]");
+async function pollSync(url: string): Promise<void> {
   for (let attempt = 0; attempt < 600; attempt++) {
     await new Promise((resolve) => setTimeout(resolve, attempt === 0 ? 300 : 1000));
-    let status: SyncStatus;
+    let fragment: Document;
     try {
-      const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+      const response = await fetch(url, { headers: { Accept: "text/html" }, credentials: "same-origin" });
       if (!response.ok) continue;
-      status = (await response.json()) as SyncStatus;
+      fragment = new DOMParser().parseFromString(await response.text(), "text/html");
     } catch {
       continue; // a network blip: try again on the next tick
     }
-    if (count) count.textContent = String(status.models);
-    if (status.pending) continue;
-    const run = status.lastRun;
-    if (message) {
-      message.textContent = !run
-        ? "Sync finished."
-        : run.status === "Succeeded"
-          ? `Synced: ${run.added} added, ${run.updated} updated, ${run.removed} removed, ${run.unchanged} unchanged (${run.durationMs} ms).`
-          : `Sync failed: ${run.error ?? "unknown error"}`;
-      message.classList.toggle("text-danger", run?.status === "Failed");
+    for (const fresh of fragment.querySelectorAll<HTMLElement>("[data-live][id]")) {
+      const current = document.getElementById(fresh.id);
+      if (current) refresh(current, fresh);
     }
-    panel.dataset.pending = "false";
-    return;
+    if (fragment.getElementById("sync-message")?.dataset.pending !== "true") return;
   }
+}
+
+// Content and attributes change in place: the element itself (and its aria-live role) stays.
+function refresh(current: HTMLElement, fresh: HTMLElement): void {
+  for (const name of current.getAttributeNames()) if (!fresh.hasAttribute(name)) current.removeAttribute(name);
+  for (const name of fresh.getAttributeNames()) current.setAttribute(name, fresh.getAttribute(name) ?? "");
+  current.replaceChildren(...Array.from(fresh.childNodes, (node) => document.importNode(node, true)));
+  // Rows rendered after load need their phone-width labels too.
+  for (const table of current.querySelectorAll<HTMLTableElement>("table.table-stack")) labelCells(table);
+  if (current instanceof HTMLTableElement && current.classList.contains("table-stack")) labelCells(current);
 }
 
 const slugSource = document.querySelector<HTMLInputElement>("input[data-slug-source]");

@@ -113,12 +113,19 @@ public sealed class ModelListParserTests
     }
 
     [Fact]
-    public void Odd_ids_are_kept_and_unusable_ones_skipped()
+    public void Odd_ids_are_kept_invisible_characters_stripped_and_unusable_ones_skipped()
     {
-        var page = Parse("""{"data":[{"id":"vendor/model:free@v1 (beta) 模型"},{"id":""},{"id":"bad\u0001id"}]}""");
-        Assert.Single(page.Models);
-        Assert.Equal("vendor/model:free@v1 (beta) 模型", page.Models[0].ModelId);
+        var page = Parse("""{"data":[{"id":"vendor/model:free@v1 (beta) 模型"},{"id":""},{"id":"bad\u0001id"},{"id":"\u200B\u202E"}]}""");
+        Assert.Equal(["vendor/model:free@v1 (beta) 模型", "badid"], page.Models.Select(m => m.ModelId));
         Assert.Equal(2, page.Skipped);
+    }
+
+    [Fact]
+    public void Names_lose_direction_overrides_and_zero_width_characters()
+    {
+        var page = Parse("""{"data":[{"id":"gpt\u200B-4o","name":"GPT\u202E-4o\u2066 mini\uFEFF","architecture":{}}]}""");
+        Assert.Equal("gpt-4o", page.Models[0].ModelId);
+        Assert.Equal("GPT-4o mini", page.Models[0].UpstreamName);
     }
 
     [Theory]

@@ -129,12 +129,46 @@ public sealed partial class CommittedChangesInterceptor(IServiceProvider service
             pending.Saving = pending.Uncommitted = ChangedData.None;
     }
 
+    static readonly AsyncLocal<Coalesced?> CurrentCoalesced = new();
+
+    /// <summary>
+    /// Until disposed, committed changes on this async flow are collected and told once, at the end
+    /// (a model sync commits one batch at a time: the caches need one refresh, not one per batch).
+    /// Disposing tells the listeners even when the work in between failed after some commits.
+    /// </summary>
+    public IAsyncDisposable Coalesce()
+    {
+        var coalesced = new Coalesced(this, CurrentCoalesced.Value);
+        CurrentCoalesced.Value = coalesced;
+        return coalesced;
+    }
+
+    sealed class Coalesced(CommittedChangesInterceptor owner, Coalesced? outer) : IAsyncDisposable
+    {
+        public ChangedData Changes;
+
+        public async ValueTask DisposeAsync()
+        {
+            CurrentCoalesced.Value = outer;
+            var changes = Changes;
+            Changes = ChangedData.None;
+            if (outer is not null) outer.Changes |= changes;
+            else await owner.NotifyAsync(changes);
+        }
+    }
+
     async ValueTask CommittedAsync(DbContext? context)
     {
         if (context is null || !_pending.TryGetValue(context, out var pending)) return;
         // EF's own transaction around a save commits before SavedChanges runs: take both.
         var changes = pending.Uncommitted | pending.Saving;
         pending.Saving = pending.Uncommitted = ChangedData.None;
+        if (CurrentCoalesced.Value is { } coalesced) coalesced.Changes |= changes;
+        else await NotifyAsync(changes);
+    }
+
+    async ValueTask NotifyAsync(ChangedData changes)
+    {
         if (changes == ChangedData.None) return;
         foreach (var listener in services.GetServices<ICommittedChangesListener>())
         {

@@ -21,7 +21,10 @@ public static class DataExtensions
         if (storage.IsEmbedded)
         {
             var file = PrepareOwnerOnlyFolder(storage.DataFolder, "aggregator.db");
-            builder.Services.AddAppDb<SqliteDbContext>(o => o.UseSqlite($"Data Source={file};Cache=Shared;Pooling=True"));
+            // Private cache (no Cache=Shared: its table locks make a reader wait for a writer's whole transaction),
+            // WAL journal (set in PrepareDatabaseAsync) so readers never wait for a writer, and a busy timeout
+            // (Default Timeout, seconds) so a second writer waits its turn instead of failing at once.
+            builder.Services.AddAppDb<SqliteDbContext>(o => o.UseSqlite($"Data Source={file};Pooling=True;Default Timeout=30"));
         }
         else
         {
@@ -95,6 +98,8 @@ public static class DataExtensions
         try
         {
             await db.Database.MigrateAsync(app.Lifetime.ApplicationStopping);
+            // Stored in the file, so once is enough; readers then never wait for a writer (a sync, a chat reply).
+            if (storage.IsEmbedded) await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", app.Lifetime.ApplicationStopping);
         }
         catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or TimeoutException
                                        || ex.InnerException is NpgsqlException or System.Net.Sockets.SocketException)

@@ -5,9 +5,13 @@ using Npgsql;
 
 namespace Aggregator.Benchmarks;
 
-/// <summary>The real app on a fresh PostgreSQL database (from AGG_TEST_POSTGRES, which bench.sh sets).</summary>
-public sealed class BenchApp : WebApplicationFactory<Program>
+/// <summary>
+/// The real app on a fresh PostgreSQL database (from AGG_TEST_POSTGRES, which bench.sh sets), or with
+/// <paramref name="embedded"/> on the embedded default: a SQLite file in a fresh temporary folder.
+/// </summary>
+public sealed class BenchApp(bool embedded = false) : WebApplicationFactory<Program>
 {
+    public bool Embedded => embedded;
     readonly string _server = Environment.GetEnvironmentVariable("AGG_TEST_POSTGRES")
         ?? throw new InvalidOperationException("AGG_TEST_POSTGRES is not set: run benchmarks with ./bench.sh");
     public string Database { get; } = "bench_" + Guid.NewGuid().ToString("N")[..12];
@@ -16,7 +20,7 @@ public sealed class BenchApp : WebApplicationFactory<Program>
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Production");
-        builder.UseSetting("ConnectionStrings:Postgres", ConnectionString);
+        builder.UseSetting("ConnectionStrings:Postgres", embedded ? "" : ConnectionString);
         builder.UseSetting("ConnectionStrings:Redis", Environment.GetEnvironmentVariable("AGG_TEST_REDIS") ?? "");
         builder.UseSetting("Redis:InstanceName", Database + ":");
         builder.UseSetting("Secrets:Key", Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
@@ -29,6 +33,11 @@ public sealed class BenchApp : WebApplicationFactory<Program>
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
+        if (embedded)
+        {
+            Directory.Delete(Path.Combine(Path.GetTempPath(), Database), recursive: true);
+            return;
+        }
         await using var admin = new NpgsqlConnection(_server);
         await admin.OpenAsync();
         await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{Database}\" WITH (FORCE)", admin);

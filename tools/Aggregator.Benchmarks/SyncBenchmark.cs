@@ -3,21 +3,33 @@ using Aggregator.MockUpstream;
 using Aggregator.Web.Data;
 using Aggregator.Web.Security;
 using Aggregator.Web.Upstream.Sync;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace Aggregator.Benchmarks;
 
 /// <summary>
-/// Model sync against the mock upstream on real PostgreSQL: first sync and unchanged re-sync times,
-/// and how many model rows the re-sync wrote (counted by PostgreSQL's row versions).
-/// Targets (2 cores): 378 first ≤ 1 s, unchanged re-sync ≤ 300 ms with 0 writes; 10,000 first ≤ 10 s.
+/// Model sync against the mock upstream on real PostgreSQL and on the embedded SQLite default: first sync and
+/// unchanged re-sync times, and how many model rows the re-sync wrote (PostgreSQL's row versions; on SQLite,
+/// rows whose UpdatedAt moved). <c>--store postgres|sqlite</c> runs one of them, <c>--counts 378,10000</c> chooses the sizes.
+/// Targets (2 cores): 378 first ≤ 1 s, unchanged re-sync ≤ 300 ms with 0 writes; 10,000 first ≤ 10 s; 20,000 (the cap) first ≤ 20 s.
 /// </summary>
 public static class SyncBenchmark
 {
     public static async Task RunAsync(string[] args)
     {
-        await using var app = new BenchApp();
+        var store = args.SkipWhile(a => a != "--store").Skip(1).FirstOrDefault();
+        int[] counts = args.SkipWhile(a => a != "--counts").Skip(1).FirstOrDefault() is { } list
+            ? [.. list.Split(',').Select(int.Parse)]
+            : [378, 10_000, 20_000];
+        if (store is null or "postgres") await RunAsync(embedded: false, counts);
+        if (store is null or "sqlite") await RunAsync(embedded: true, counts);
+    }
+
+    static async Task RunAsync(bool embedded, int[] counts)
+    {
+        await using var app = new BenchApp(embedded);
         _ = app.Services; // start the app, apply migrations
         // Warm up (JIT, EF query compilation, connection pool) as a running server would be.
         await using (var warm = await MockUpstreamServer.StartAsync(o => o.ModelCount = 50))
@@ -26,10 +38,12 @@ public static class SyncBenchmark
             await TimeAsync(app, warmId);
             await TimeAsync(app, warmId);
         }
+        Console.WriteLine();
+        Console.WriteLine(embedded ? "Embedded SQLite (WAL, batches of 500 rows):" : "PostgreSQL (batches of 500 rows):");
         Console.WriteLine("Times are end to end; in brackets the part spent fetching and parsing the mock's list.");
         Console.WriteLine("| models | first sync | unchanged re-sync (median of 5) | rows written by re-sync |");
         Console.WriteLine("|---:|---:|---:|---:|");
-        foreach (var count in new[] { 378, 10_000 })
+        foreach (var count in counts)
         {
             await using var mock = await MockUpstreamServer.StartAsync(o => o.ModelCount = count);
             var providerId = await AddProviderAsync(app, mock.OpenRouterUrl);
@@ -73,6 +87,13 @@ public static class SyncBenchmark
 
     static async Task<Dictionary<long, string>> VersionsAsync(BenchApp app, int providerId)
     {
+        if (app.Embedded)
+        {
+            using var scope = app.Services.CreateScope();
+            var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+            return await db.Models.Where(m => m.ProviderId == providerId)
+                .ToDictionaryAsync(m => m.Id, m => m.UpdatedAt.Ticks.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
         await using var connection = new NpgsqlConnection(app.ConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand("""SELECT "Id", xmin::text FROM "Models" WHERE "ProviderId" = @p""", connection);

@@ -180,18 +180,27 @@ public class ModelListShapeTests
     }
 
     [Fact]
-    public void Same_count_gives_the_same_catalogue_and_ids_stay_unique_up_to_the_maximum()
+    public void Same_count_gives_the_same_catalogue_and_ids_stay_unique_up_to_20000()
     {
         var a = MockCatalogue.Build(378, 0, 5, 3, 4);
         var b = MockCatalogue.Build(378, 0, 5, 3, 4);
         Assert.Equal(a, b);
 
-        var big = MockCatalogue.Build(MockCatalogue.MaxModels, 10, 5, 3, 4);
-        Assert.Equal(MockCatalogue.MaxModels + 10 * 2, big.Count);
+        var big = MockCatalogue.Build(20_000, 10, 5, 3, 4);
+        Assert.Equal(20_000 + 10 * 2, big.Count);
         Assert.Equal(big.Count, big.Select(m => m.Id).Distinct().Count());
         Assert.Equal(big.Count, big.Select(m => m.OpenRouterId).Distinct().Count());
         Assert.Contains(big, m => m.Type == MockModelType.Embedding);
         Assert.Contains(big, m => m.Type == MockModelType.Image);
+    }
+
+    [Fact]
+    public async Task Serves_more_than_20000_models_for_tests_of_the_product_cap()
+    {
+        await using var mock = await MockUpstreamServer.StartAsync(o => o.ModelCount = 20_001);
+        var models = await ListAsync(mock);
+        Assert.Equal(20_001, models.Count);
+        Assert.Equal(20_001, models.Select(m => (string)m["id"]!).Distinct().Count());
     }
 
     [Fact]

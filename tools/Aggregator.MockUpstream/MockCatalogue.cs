@@ -30,7 +30,8 @@ public sealed record MockModel(
 /// </summary>
 public static class MockCatalogue
 {
-    public const int MaxModels = 20_000;
+    /// <summary>Far above any real provider, so the product's own cap (Sync:MaxModels, 20,000) can be tested past its edge.</summary>
+    public const int MaxModels = 1_000_000;
 
     sealed record Family(string Vendor, string Id, string Name, MockModelType Type, int Context, int MaxOutput,
         decimal? Input, decimal? Output, bool Vision = false, bool Tools = true, bool Reasoning = false);

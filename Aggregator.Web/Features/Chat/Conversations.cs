@@ -1,4 +1,5 @@
 using Aggregator.Web.Data;
+using Aggregator.Web.Infrastructure;
 using Aggregator.Web.Upstream;
 using Microsoft.EntityFrameworkCore;
 
@@ -97,7 +98,7 @@ public sealed class Conversations(AppDbContext db)
     /// <summary>The automatic title: the first line of the first question, cut at a word boundary.</summary>
     public static string TitleFrom(string firstQuestion)
     {
-        var line = firstQuestion.Trim().Split('\n', 2)[0].Trim();
+        var line = DisplayText.Clean(firstQuestion.Trim().Split('\n', 2)[0]).Trim();
         line = string.Join(' ', line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
         if (line.Length <= 60) return line.Length == 0 ? DefaultTitle : line;
         var cut = line.LastIndexOf(' ', 60);
@@ -106,7 +107,7 @@ public sealed class Conversations(AppDbContext db)
 
     static string Clip(string text, int max)
     {
-        var t = text.Trim();
+        var t = DisplayText.Clean(text).Trim();
         if (t.Length == 0) t = DefaultTitle;
         return t.Length <= max ? t : t[..max];
     }

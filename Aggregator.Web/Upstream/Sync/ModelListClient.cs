@@ -37,37 +37,44 @@ public sealed class ModelListClient(IHttpClientFactory http, ProviderClients cli
         var models = new List<UpstreamModel>();
         var skipped = 0;
         var attempts = 0;
+        var entries = 0; // across pages, against Sync:MaxModels
         var shape = provider.ListShape;
         string? after = null;
         for (var page = 0; page < MaxPages; page++)
         {
             var pageUrl = paged ? WithQuery(url, after is null ? "limit=1000" : $"limit=1000&after_id={Uri.EscapeDataString(after)}") : url;
-            var (root, tries) = await GetJsonAsync(client, pageUrl, provider, secret, redactor, ct);
+            var (parsed, tries) = await GetPageAsync(client, pageUrl, provider, secret, redactor, shape, entries, ct);
             attempts += tries;
-            using (root)
+            if (shape == ModelListShape.Auto && parsed.Shape == ModelListShape.OpenRouter && !url.Contains("output_modalities", StringComparison.Ordinal))
             {
-                ModelListPage parsed;
-                try { parsed = ModelListParser.Parse(root.RootElement, shape, options.Value.AiHubMixPriceTokens); }
-                catch (ModelListException ex) { throw new ModelListFetchException(redactor.Redact(ex.Message), null, attempts); }
-                if (shape == ModelListShape.Auto && parsed.Shape == ModelListShape.OpenRouter && !url.Contains("output_modalities", StringComparison.Ordinal))
-                {
-                    // Detected OpenRouter: its default list leaves out non-text models; ask again for all of them.
-                    shape = parsed.Shape;
-                    url = WithQuery(url, "output_modalities=all");
-                    continue;
-                }
+                // Detected OpenRouter: its default list leaves out non-text models; ask again for all of them.
                 shape = parsed.Shape;
-                models.AddRange(parsed.Models);
-                skipped += parsed.Skipped;
-                if (!parsed.HasMore || parsed.LastId is null || parsed.LastId == after) break;
-                after = parsed.LastId;
+                url = WithQuery(url, "output_modalities=all");
+                continue;
             }
+            shape = parsed.Shape;
+            foreach (var model in parsed.Models)
+            {
+                // A hostile list can carry the key in an id, a name or a description: such an entry never becomes a row.
+                if (CarriesKey(model, redactor)) skipped++;
+                else models.Add(model);
+            }
+            skipped += parsed.Skipped;
+            entries += parsed.Entries;
+            if (!parsed.HasMore || parsed.LastId is null || parsed.LastId == after) break;
+            after = parsed.LastId;
         }
         return new FetchedModelList(shape, models, skipped, attempts);
     }
 
-    async Task<(JsonDocument Json, int Attempts)> GetJsonAsync(
-        HttpClient client, string url, Provider provider, string secret, SecretRedactor redactor, CancellationToken ct)
+    static bool CarriesKey(UpstreamModel model, SecretRedactor redactor) =>
+        Carries(model.ModelId, redactor) || Carries(model.UpstreamName, redactor) || Carries(model.Description, redactor);
+
+    static bool Carries(string? text, SecretRedactor redactor) => text is not null && redactor.Redact(text) != text;
+
+    /// <param name="earlierEntries">Entries on earlier pages, counted against <c>Sync:MaxModels</c>.</param>
+    async Task<(ModelListPage Page, int Attempts)> GetPageAsync(HttpClient client, string url, Provider provider, string secret,
+        SecretRedactor redactor, ModelListShape shape, int earlierEntries, CancellationToken ct)
     {
         var providerClient = clients.For(provider.ApiStandard);
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
@@ -102,7 +109,11 @@ public sealed class ModelListClient(IHttpClientFactory http, ProviderClients cli
             try
             {
                 await using var body = new UpstreamBody(await response.Content.ReadAsStreamAsync(ct), max);
-                return (await JsonDocument.ParseAsync(body, default, ct), attempts);
+                return (await ModelListParser.ParseAsync(body, shape, options.Value.AiHubMixPriceTokens, options.Value.MaxModels, earlierEntries, ct), attempts);
+            }
+            catch (ModelListException ex)
+            {
+                throw new ModelListFetchException(redactor.Redact(ex.Message), null, attempts);
             }
             catch (JsonException ex)
             {

@@ -20,10 +20,12 @@ public sealed partial class ModelSync(
     ModelListClient lists,
     SecretBox secrets,
     SyncLock syncLock,
+    CommittedChangesInterceptor committedChanges,
     TimeProvider clock,
     ILogger<ModelSync> log)
 {
-    const int Chunk = 1000;
+    /// <summary>Rows per write transaction.</summary>
+    const int Batch = 500;
 
     public async Task<SyncResult> SyncAsync(int providerId, string trigger, CancellationToken ct)
     {
@@ -42,6 +44,8 @@ public sealed partial class ModelSync(
             .OrderBy(k => k.LastUsedAt).FirstOrDefaultAsync(ct);
         if (key is null) return new SyncResult(SyncOutcome.NotSyncable, null, $"{provider.DisplayName} has no active API key.");
 
+        // The batches below commit one by one; the catalogue and the router refresh once, when the run ends.
+        await using var coalesced = committedChanges.Coalesce();
         var run = new SyncRun { ProviderId = providerId, StartedAt = now, Status = SyncRunStatus.Running, Trigger = trigger };
         db.SyncRuns.Add(run);
         await db.SaveChangesAsync(ct);
@@ -67,6 +71,16 @@ public sealed partial class ModelSync(
             if (ex is ModelListFetchException { KeyRejected: true })
                 await DisableKeyAsync(db, key.Id, $"401 on model sync at {now:yyyy-MM-dd HH:mm}Z: {ex.Message}", ct);
             LogSyncFailed(provider.Name, ex.Message);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Unexpected (a database error): the run says so instead of staying "running"; the scheduler logs the error.
+            await using var record = await dbFactory.CreateDbContextAsync(CancellationToken.None);
+            await record.SyncRuns.Where(r => r.Id == run.Id).ExecuteUpdateAsync(s => s
+                .SetProperty(r => r.Status, SyncRunStatus.Failed)
+                .SetProperty(r => r.Error, "The sync stopped on an internal error (see the server log).")
+                .SetProperty(r => r.DurationMs, (int)watch.ElapsedMilliseconds), CancellationToken.None);
+            throw;
         }
         run.DurationMs = (int)watch.ElapsedMilliseconds;
         // The catalogue and the router follow the committed rows by themselves (CommittedChangesInterceptor).
@@ -106,17 +120,26 @@ public sealed partial class ModelSync(
         }
         var removed = stored.Where(s => s.Available && !upstream.ContainsKey(s.ModelId)).Select(s => s.Id).ToList();
 
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        db.Models.AddRange(inserts);
-        foreach (var ids in changed.Keys.Chunk(Chunk))
+        // Written in batches, each its own short transaction (and a short-lived context, so tracking stays
+        // the size of one batch), never one over the whole list: on SQLite a write transaction blocks every
+        // other writer (logins, chat) until it commits.
+        foreach (var batch in inserts.Chunk(Batch))
         {
-            foreach (var row in await db.Models.Where(m => ids.Contains(m.Id)).ToListAsync(ct))
+            await using var batchDb = await dbFactory.CreateDbContextAsync(ct);
+            batchDb.Models.AddRange(batch);
+            await batchDb.SaveChangesAsync(ct);
+        }
+        foreach (var ids in changed.Keys.Chunk(Batch))
+        {
+            await using var batchDb = await dbFactory.CreateDbContextAsync(ct);
+            foreach (var row in await batchDb.Models.Where(m => ids.Contains(m.Id)).ToListAsync(ct))
             {
                 var (model, hash) = changed[row.Id];
                 Apply(row, model, hash, now);
             }
+            await batchDb.SaveChangesAsync(ct);
         }
-        foreach (var ids in removed.Chunk(Chunk))
+        foreach (var ids in removed.Chunk(Batch))
             await db.Models.Where(m => ids.Contains(m.Id))
                 .ExecuteUpdateAsync(s => s.SetProperty(m => m.Available, false).SetProperty(m => m.UpdatedAt, now), ct);
 
@@ -130,8 +153,7 @@ public sealed partial class ModelSync(
         run.Notes = string.Join("; ", notes) + ".";
         provider.LastSyncedAt = now;
         if (provider.ListShape == ModelListShape.Auto) provider.ListShape = fetched.Shape;
-        await db.SaveChangesAsync(ct);
-        await tx.CommitAsync(ct);
+        // Not saved here: the run's figures, its final state and LastSyncedAt are written together by the caller.
     }
 
     static AiModel NewRow(Provider provider, UpstreamModel model, string hash, DateTime now)

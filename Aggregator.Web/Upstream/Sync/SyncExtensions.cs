@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using Polly;
+using Polly.Telemetry;
 
 namespace Aggregator.Web.Upstream.Sync;
 
@@ -26,7 +27,13 @@ public static class SyncExtensions
                         Delay = o.RetryBaseDelay,
                         MaxDelay = TimeSpan.FromSeconds(30),
                     })
-                    .AddTimeout(o.AttemptTimeout);
+                    .AddTimeout(o.AttemptTimeout)
+                    // A sync logs one line per run (its attempts are in the run): each retry is a debug detail,
+                    // not a warning with a stack trace.
+                    .ConfigureTelemetry(new TelemetryOptions(context.GetOptions<TelemetryOptions>())
+                    {
+                        SeverityProvider = _ => ResilienceEventSeverity.Debug,
+                    });
             });
         // Inside the retry handler, so it sees every attempt.
         client.AddHttpMessageHandler<AttemptCounter.Handler>();

@@ -66,7 +66,8 @@ public sealed partial class SyncScheduler(
         }
     }
 
-    async Task QueueDueProvidersAsync(CancellationToken ct)
+    /// <summary>Queues every provider whose next sync is due (<see cref="NextDue"/>); returns how many were queued.</summary>
+    public async Task<int> QueueDueProvidersAsync(CancellationToken ct)
     {
         try
         {
@@ -74,15 +75,37 @@ public sealed partial class SyncScheduler(
             var now = clock.GetUtcNow().UtcDateTime;
             var candidates = await db.Providers
                 .Where(p => p.Enabled && p.SyncIntervalMinutes > 0 && p.Keys.Any(k => k.Active && k.DeletedAt == null))
-                .Select(p => new { p.Id, p.LastSyncedAt, p.SyncIntervalMinutes })
+                .Select(p => new
+                {
+                    p.Id, p.LastSyncedAt, p.SyncIntervalMinutes,
+                    LastRunAt = db.SyncRuns.Where(r => r.ProviderId == p.Id).Max(r => (DateTime?)r.StartedAt),
+                    FailuresInARow = db.SyncRuns.Count(r => r.ProviderId == p.Id && r.Status == SyncRunStatus.Failed
+                        && r.Id > (db.SyncRuns.Where(s => s.ProviderId == p.Id && s.Status == SyncRunStatus.Succeeded).Max(s => (long?)s.Id) ?? 0)),
+                })
                 .ToListAsync(ct);
-            foreach (var p in candidates.Where(p => p.LastSyncedAt is null || p.LastSyncedAt.Value.AddMinutes(p.SyncIntervalMinutes) <= now))
-                Request(p.Id, "schedule");
+            var queued = 0;
+            foreach (var p in candidates)
+                if (NextDue(p.LastSyncedAt, p.LastRunAt, p.FailuresInARow, TimeSpan.FromMinutes(p.SyncIntervalMinutes), options.Value.FailureBackoff) <= now
+                    && Request(p.Id, "schedule"))
+                    queued++;
+            return queued;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             LogScheduleFailed(ex);
+            return 0;
         }
+    }
+
+    /// <summary>
+    /// When a provider is next synced: its interval after the last success; after failed runs, a delay that
+    /// doubles with each failure in a row (1 min, 2, 4, …) from the last attempt, never longer than the interval.
+    /// </summary>
+    public static DateTime NextDue(DateTime? lastSyncedAt, DateTime? lastRunAt, int failuresInARow, TimeSpan interval, TimeSpan backoff)
+    {
+        if (failuresInARow == 0 || lastRunAt is null) return lastSyncedAt is { } last ? last + interval : DateTime.MinValue;
+        var delay = backoff * Math.Pow(2, Math.Min(failuresInARow - 1, 20));
+        return lastRunAt.Value + (delay < interval ? delay : interval);
     }
 
     // A run left "running" by a process that died will never finish: say so instead of showing it forever.

@@ -11,10 +11,7 @@ public sealed class DetailsModel(AppDbContext db, ApiKeyService keys, SyncSchedu
 {
     public Provider Provider { get; private set; } = null!;
     public IReadOnlyList<ApiKey> Keys { get; private set; } = [];
-    public IReadOnlyList<SyncRun> Runs { get; private set; } = [];
-    public int AvailableModels { get; private set; }
-    public int TotalModels { get; private set; }
-    public bool SyncPending { get; private set; }
+    public SyncStatusView SyncStatus { get; private set; } = null!;
     [TempData] public string? Status { get; set; }
     [TempData] public string? Warning { get; set; }
     [BindProperty] public KeyInput NewKey { get; set; } = new();
@@ -27,17 +24,15 @@ public sealed class DetailsModel(AppDbContext db, ApiKeyService keys, SyncSchedu
 
     public async Task<IActionResult> OnGetAsync(int id, CancellationToken ct) => await LoadAsync(id, ct) ? Page() : NotFound();
 
-    /// <summary>Polled by the page while a sync runs, so the result shows without a reload.</summary>
+    /// <summary>
+    /// Polled by the page while a sync runs: the same partials the page renders, from one read, so the live
+    /// figures (counts, last sync, the run's state and duration) always agree with each other and with a reload.
+    /// </summary>
     public async Task<IActionResult> OnGetSyncStatusAsync(int id, CancellationToken ct)
     {
-        if (!await db.Providers.AnyAsync(p => p.Id == id, ct)) return NotFound();
-        var last = await db.SyncRuns.AsNoTracking().Where(r => r.ProviderId == id).OrderByDescending(r => r.Id).FirstOrDefaultAsync(ct);
-        return new JsonResult(new
-        {
-            pending = scheduler.IsPending(id) || last?.Status == SyncRunStatus.Running,
-            models = await db.Models.CountAsync(m => m.ProviderId == id && m.Available, ct),
-            lastRun = last is null ? null : new { last.Id, status = last.Status.ToString(), last.Added, last.Updated, last.Removed, last.Unchanged, last.Attempts, last.DurationMs, last.Error },
-        });
+        var provider = await db.Providers.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, ct);
+        if (provider is null) return NotFound();
+        return Partial("_SyncLive", await StatusAsync(provider, showResult: true, ct));
     }
 
     public async Task<IActionResult> OnPostAddKeyAsync(int id, CancellationToken ct)
@@ -58,6 +53,17 @@ public sealed class DetailsModel(AppDbContext db, ApiKeyService keys, SyncSchedu
     {
         var provider = await db.Providers.FindAsync([id], ct);
         if (provider is null) return NotFound();
+        // Said here, not after the fact: a sync without a usable key would end before it starts, with nothing to show.
+        if (!provider.Enabled)
+        {
+            Warning = $"{provider.DisplayName} is disabled: enable it (Edit) before syncing.";
+            return Redirect($"/Admin/Providers/Details/{id}");
+        }
+        if (!await db.ApiKeys.AnyAsync(k => k.ProviderId == id && k.Active && k.DeletedAt == null, ct))
+        {
+            Warning = "Add an active API key first: the model list is fetched with one of the provider's keys.";
+            return Redirect($"/Admin/Providers/Details/{id}");
+        }
         var queued = scheduler.Request(id, "manual");
         audit.Record("provider.sync", "provider", id, provider.DisplayName);
         await db.SaveChangesAsync(ct);
@@ -94,10 +100,26 @@ public sealed class DetailsModel(AppDbContext db, ApiKeyService keys, SyncSchedu
         if (provider is null) return false;
         Provider = provider;
         Keys = await db.ApiKeys.AsNoTracking().Where(k => k.ProviderId == id && k.DeletedAt == null).OrderBy(k => k.Id).ToListAsync(ct);
-        Runs = await db.SyncRuns.AsNoTracking().Where(r => r.ProviderId == id).OrderByDescending(r => r.Id).Take(20).ToListAsync(ct);
-        AvailableModels = await db.Models.CountAsync(m => m.ProviderId == id && m.Available, ct);
-        TotalModels = await db.Models.CountAsync(m => m.ProviderId == id, ct);
-        SyncPending = scheduler.IsPending(id) || Runs.FirstOrDefault()?.Status == SyncRunStatus.Running;
+        SyncStatus = await StatusAsync(provider, showResult: false, ct);
         return true;
     }
+
+    async Task<SyncStatusView> StatusAsync(Provider provider, bool showResult, CancellationToken ct)
+    {
+        // Pending is read first: a sync that ends between these reads then shows as still running for one more poll,
+        // never as finished with figures from before it ran.
+        var pending = scheduler.IsPending(provider.Id);
+        var runs = await db.SyncRuns.AsNoTracking().Where(r => r.ProviderId == provider.Id).OrderByDescending(r => r.Id).Take(20).ToListAsync(ct);
+        // One statement, after the runs: a run read as finished has its counts and LastSyncedAt already written
+        // (ModelSync saves them together), so the figures never contradict the history.
+        var now = await db.Providers.Where(p => p.Id == provider.Id)
+            .Select(p => new { p.LastSyncedAt, Total = p.Models.Count(), Available = p.Models.Count(m => m.Available) })
+            .FirstAsync(ct);
+        pending |= runs.FirstOrDefault()?.Status == SyncRunStatus.Running;
+        return new SyncStatusView(provider, now.LastSyncedAt, now.Available, now.Total, runs, pending, showResult);
+    }
 }
+
+/// <summary>The figures the provider page shows about syncing, read together.</summary>
+public sealed record SyncStatusView(Provider Provider, DateTime? LastSyncedAt, int AvailableModels, int TotalModels,
+    IReadOnlyList<SyncRun> Runs, bool Pending, bool ShowResult);
