@@ -26,6 +26,25 @@ public sealed class ModelSyncEdgeTests(SyncAppFactory app) : IClassFixture<SyncA
     }
 
     [Fact]
+    public async Task A_list_entry_that_carries_the_key_never_becomes_a_row()
+    {
+        const string secret = "sk-hostile-list-6f1d2c9e8b7a";
+        await using var upstream = await CannedUpstream.StartAsync($$"""
+            {"data":[{"id":"gpt-4o","name":"GPT-4o"},{"id":"{{secret}}","name":"x"},{"id":"leaky","name":"Key {{secret}}"}]}
+            """);
+        var (provider, _) = await app.AddProviderAsync(upstream.BaseUrl, secret: secret);
+
+        var run = (await SyncAsync(provider.Id)).Run!;
+
+        Assert.Null(run.Error);
+        Assert.Contains("1 entr(ies) carrying the API key were withheld", run.Notes);
+        var rows = await app.WithDbAsync(db => db.Models.Where(m => m.ProviderId == provider.Id)
+            .Select(m => m.ModelId + " " + m.DisplayName + " " + m.Description).ToListAsync());
+        Assert.Contains(rows, r => r.StartsWith("gpt-4o "));
+        Assert.DoesNotContain(rows, r => r.Contains("6f1d2c9e8b7a"));
+    }
+
+    [Fact]
     public async Task Unknown_shape_fails_with_a_readable_error()
     {
         await using var upstream = await CannedUpstream.StartAsync("""{"items":[{"name":"x"}]}""");

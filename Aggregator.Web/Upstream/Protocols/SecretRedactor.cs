@@ -37,6 +37,14 @@ public sealed class SecretRedactor
         return any ? Rebuild(text, marks) : text;
     }
 
+    /// <summary>
+    /// Whether the whole key (or its URL-encoded form) is in the text: the test for data that is not an
+    /// error message (a model list entry), where a short run of common characters is no evidence of a leak.
+    /// </summary>
+    public bool ContainsKey(string text) =>
+        text.Contains(_secret, StringComparison.OrdinalIgnoreCase)
+        || _escaped is not null && text.Contains(_escaped, StringComparison.OrdinalIgnoreCase);
+
     public string? RedactOrNull(string? text) => text is null ? null : Redact(text);
 
     public UpstreamErrorBody Redact(UpstreamErrorBody body) =>

@@ -14,7 +14,8 @@ public sealed class ModelListFetchException(string message, HttpStatusCode? stat
     public bool KeyRejected => Status is HttpStatusCode.Unauthorized;
 }
 
-public sealed record FetchedModelList(ModelListShape Shape, IReadOnlyList<UpstreamModel> Models, int Skipped, int Attempts);
+/// <param name="Withheld">Entries that carried the API key (a hostile or broken upstream): never stored.</param>
+public sealed record FetchedModelList(ModelListShape Shape, IReadOnlyList<UpstreamModel> Models, int Skipped, int Attempts, int Withheld = 0);
 
 /// <summary>GETs a provider's model list (following Anthropic's paging) through the resilient "model-sync" client.</summary>
 public sealed class ModelListClient(IHttpClientFactory http, ProviderClients clients, IOptions<SyncOptions> options)
@@ -36,6 +37,7 @@ public sealed class ModelListClient(IHttpClientFactory http, ProviderClients cli
         var redactor = new SecretRedactor(secret);
         var models = new List<UpstreamModel>();
         var skipped = 0;
+        var withheld = 0;
         var attempts = 0;
         var entries = 0; // across pages, against Sync:MaxModels
         var shape = provider.ListShape;
@@ -56,7 +58,7 @@ public sealed class ModelListClient(IHttpClientFactory http, ProviderClients cli
             foreach (var model in parsed.Models)
             {
                 // A hostile list can carry the key in an id, a name or a description: such an entry never becomes a row.
-                if (CarriesKey(model, redactor)) skipped++;
+                if (CarriesKey(model, redactor)) withheld++;
                 else models.Add(model);
             }
             skipped += parsed.Skipped;
@@ -64,13 +66,13 @@ public sealed class ModelListClient(IHttpClientFactory http, ProviderClients cli
             if (!parsed.HasMore || parsed.LastId is null || parsed.LastId == after) break;
             after = parsed.LastId;
         }
-        return new FetchedModelList(shape, models, skipped, attempts);
+        return new FetchedModelList(shape, models, skipped, attempts, withheld);
     }
 
     static bool CarriesKey(UpstreamModel model, SecretRedactor redactor) =>
         Carries(model.ModelId, redactor) || Carries(model.UpstreamName, redactor) || Carries(model.Description, redactor);
 
-    static bool Carries(string? text, SecretRedactor redactor) => text is not null && redactor.Redact(text) != text;
+    static bool Carries(string? text, SecretRedactor redactor) => text is not null && redactor.ContainsKey(text);
 
     /// <param name="earlierEntries">Entries on earlier pages, counted against <c>Sync:MaxModels</c>.</param>
     async Task<(ModelListPage Page, int Attempts)> GetPageAsync(HttpClient client, string url, Provider provider, string secret,

@@ -149,6 +149,7 @@ public sealed partial class ModelSync(
         var notes = new List<string>();
         if (duplicates > 0) notes.Add($"{duplicates} duplicate id(s) in the list were ignored");
         if (fetched.Skipped > 0) notes.Add($"{fetched.Skipped} entr(ies) without a usable id were skipped");
+        if (fetched.Withheld > 0) notes.Add($"{fetched.Withheld} entr(ies) carrying the API key were withheld");
         notes.Add($"list shape: {fetched.Shape}");
         run.Notes = string.Join("; ", notes) + ".";
         provider.LastSyncedAt = now;
