@@ -75,7 +75,6 @@ public class RouterResolutionTests(RouterAppFactory app) : IClassFixture<RouterA
             db.ApiKeys.Add(new ApiKey { ProviderId = seeded.ProviderId, Name = "new", EncryptedSecret = box.Encrypt(fresh), SecretFingerprint = box.Fingerprint(fresh), MaskedHint = "sk-…new" });
             return await db.SaveChangesAsync();
         });
-        await Task.Delay(1100); // past the reload throttle
         (await app.Router.RunAsync(seeded.Ask())).AssertCompleted();
         Assert.Equal(1, app.Mock.State.CountFor(fresh));
     }
@@ -92,7 +91,6 @@ public class RouterResolutionTests(RouterAppFactory app) : IClassFixture<RouterA
             await db.SaveChangesAsync();
             return model.Id;
         });
-        await Task.Delay(1100); // past the reload throttle
         var run = await app.Router.RunAsync(seeded.Ask() with { ModelId = added });
         run.AssertCompleted();
         Assert.Equal("gpt-4.1", run.Route!.UpstreamModelId);
