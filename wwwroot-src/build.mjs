@@ -1,4 +1,8 @@
-// Builds wwwroot-src into Aggregator.Web/wwwroot/dist (bundled, minified, with sourcemaps).
+// Builds wwwroot-src into Aggregator.Web/wwwroot/dist: bundled, minified scripts with sourcemaps,
+// one stylesheet with the Bootstrap rules no page uses purged, and an SVG sprite of the
+// bootstrap-icons glyphs the pages use. ASP.NET Core's MapStaticAssets then serves them compressed,
+// under fingerprinted URLs, cached as immutable — so every file a page loads must be named in a
+// page (no runtime-loaded chunks, whose plain URLs would only be revalidated).
 //
 // Run by `npm run build` and by the Aggregator.Web MSBuild target. Several builds may start at once
 // (dotnet test builds several projects, two terminals, an IDE), so the whole job — `npm ci` when
@@ -19,7 +23,10 @@ const installedLock = path.join(root, "node_modules", ".package-lock.json");
 // MSBuild passes --if-stale: it already compared inputs and outputs, but a build that waited for
 // the lock may find the work done by the build that held it.
 const ifStale = process.argv.includes("--if-stale");
-const outputs = ["site.js", "admin.js", "chat.js", "theme.js", "site.css"].map((f) => path.join(dist, f));
+const outputs = ["site.js", "admin.js", "chat.js", "theme.js", "site.css", "icons.svg"].map((f) => path.join(dist, f));
+
+// bootstrap-icons glyphs used in Features/**/*.cshtml and wwwroot-src/**/*.ts (as icon("name")); only these ship.
+const icons = ["chevron-down", "list", "lock-fill", "pencil", "star", "star-fill", "trash"];
 
 const mtime = (file) => { try { return fs.statSync(file).mtimeMs; } catch { return 0; } };
 
@@ -90,27 +97,64 @@ async function build() {
     legalComments: "linked",
   };
   await Promise.all([
-    // Modules: shared code (Bootstrap, SignalR) lands once in chunks/ instead of in every entry.
+    // One self-contained module per page kind: nothing shared is worth a chunk (Bootstrap is on
+    // every page through site.js; SignalR and highlight.js only in chat.js).
     esbuild.build({
       ...common,
       entryPoints: { site: "wwwroot-src/site.ts", admin: "wwwroot-src/admin.ts", chat: "wwwroot-src/chat.ts" },
       outdir: dist,
       format: "esm",
-      splitting: true,
-      chunkNames: "chunks/[name]-[hash]",
     }),
     // Classic script loaded in <head>: sets the theme before the first paint (no flash, no inline script).
     esbuild.build({ ...common, entryPoints: { theme: "wwwroot-src/theme.ts" }, outdir: dist, format: "iife" }),
-    esbuild.build({
-      ...common,
-      entryPoints: { site: "wwwroot-src/site.css" },
-      outdir: dist,
-      loader: { ".woff": "file", ".woff2": "file", ".ttf": "file", ".svg": "file", ".png": "file" },
-      assetNames: "assets/[name]-[hash]",
-    }),
+    buildCss(esbuild),
   ]);
+  writeIconSprite();
   fs.writeFileSync(stamp, new Date().toISOString());
   console.log(`frontend: built ${path.relative(root, dist)}`);
+}
+
+/** site.css bundled by esbuild, then the selectors no page, script or server-rendered class names purged. */
+async function buildCss(esbuild) {
+  const { PurgeCSS } = await import("purgecss");
+  const bundled = await esbuild.build({
+    bundle: true,
+    minify: true,
+    logLevel: "warning",
+    legalComments: "none",
+    entryPoints: { site: "wwwroot-src/site.css" },
+    outdir: dist,
+    write: false,
+  });
+  const [purged] = await new PurgeCSS().purge({
+    content: [
+      "Aggregator.Web/Features/**/*.cshtml",
+      "Aggregator.Web/Features/**/*.cs", // classes set by the server, e.g. MarkdownRenderer's text-end
+      "wwwroot-src/**/*.ts",
+    ],
+    css: [{ raw: bundled.outputFiles[0].text }],
+    safelist: {
+      // Elements a model's Markdown can produce (Markdig), styled by Bootstrap's reboot and .md.
+      standard: ["table", "thead", "tbody", "tr", "th", "td", "blockquote", "pre", "code", "kbd", "ul", "ol", "li", "dl", "dt", "dd",
+        "h1", "h2", "h3", "h4", "h5", "h6", "hr", "del", "ins", "mark", "sup", "sub", "strong", "em", "a", "p", "input", "img", "abbr"],
+      // Classes Bootstrap's scripts and Razor's validation helpers add at run time.
+      greedy: [/^show$/, /collaps/, /^fade$/, /data-bs-popper/, /validation/, /is-invalid/, /is-valid/, /was-validated/],
+    },
+  });
+  fs.mkdirSync(dist, { recursive: true });
+  fs.writeFileSync(path.join(dist, "site.css"), purged.css);
+}
+
+/** One <symbol> per used glyph, referenced as <svg><use href="icons.svg#name"/></svg> from pages and scripts. */
+function writeIconSprite() {
+  const folder = path.join(root, "node_modules", "bootstrap-icons", "icons");
+  const symbols = icons.map((name) => {
+    const svg = fs.readFileSync(path.join(folder, `${name}.svg`), "utf8");
+    const viewBox = /viewBox="([^"]+)"/.exec(svg)[1];
+    const inner = svg.replace(/^[\s\S]*?<svg[^>]*>/, "").replace(/<\/svg>\s*$/, "").trim();
+    return `<symbol id="${name}" viewBox="${viewBox}">${inner}</symbol>`;
+  });
+  fs.writeFileSync(path.join(dist, "icons.svg"), `<svg xmlns="http://www.w3.org/2000/svg">${symbols.join("")}</svg>\n`);
 }
 
 process.chdir(root);
