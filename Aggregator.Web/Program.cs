@@ -25,6 +25,9 @@ try
     builder.AddChat();        // conversations, SignalR hub, generations
     builder.AddDemo();        // built-in mock upstream and a seeded demo provider (Demo:Enabled)
     builder.Services.AddResponseDelivery(); // compression of pages and JSON
+    // Run from a build's output in any environment (tests, a Production-mode `dotnet run`), static assets
+    // include the build-time compressed files kept under obj/; published, this finds no manifest and does nothing.
+    builder.WebHost.UseStaticWebAssets();
     builder.Services.AddRazorPages(o =>
     {
         o.RootDirectory = "/Features";
