@@ -28,6 +28,20 @@ const outputs = ["site.js", "admin.js", "chat.js", "theme.js", "site.css", "icon
 // bootstrap-icons glyphs used in Features/**/*.cshtml and wwwroot-src/**/*.ts (as icon("name")); only these ship.
 const icons = ["chevron-down", "list", "lock-fill", "pencil", "star", "star-fill", "trash"];
 
+// Progress for the person waiting. Under MSBuild (the Aggregator.Web target) stdout is a pipe that a plain
+// `dotnet run` never shows, so a first run would sit silent for a minute: write to the terminal itself too.
+function say(text) {
+  console.log(text);
+  if (process.stdout.isTTY) return;
+  try {
+    const tty = fs.openSync(process.platform === "win32" ? "CONOUT$" : "/dev/tty", "w");
+    fs.writeSync(tty, `${text}\n`);
+    fs.closeSync(tty);
+  } catch {
+    // No terminal (CI, an IDE): the build log has the line.
+  }
+}
+
 const mtime = (file) => { try { return fs.statSync(file).mtimeMs; } catch { return 0; } };
 
 function* files(dir) {
@@ -79,13 +93,14 @@ function isStale() {
 
 function npmCiIfNeeded() {
   if (mtime(installedLock) >= mtime(path.join(root, "package-lock.json"))) return;
-  console.log("frontend: npm ci");
+  say("frontend: npm ci (first run: installing the front-end packages)…");
   const npm = process.platform === "win32" ? "npm.cmd" : "npm";
   const result = spawnSync(npm, ["ci", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: root, stdio: "inherit", shell: process.platform === "win32" });
   if (result.status !== 0) throw new Error(`npm ci failed (exit ${result.status ?? result.signal})`);
 }
 
 async function build() {
+  say("frontend: building wwwroot-src into Aggregator.Web/wwwroot/dist (esbuild, PurgeCSS, icon sprite)…");
   const esbuild = await import("esbuild");
   fs.rmSync(dist, { recursive: true, force: true });
   const common = {
@@ -111,7 +126,7 @@ async function build() {
   ]);
   writeIconSprite();
   fs.writeFileSync(stamp, new Date().toISOString());
-  console.log(`frontend: built ${path.relative(root, dist)}`);
+  say(`frontend: built ${path.relative(root, dist)}`);
 }
 
 /** site.css bundled by esbuild, then the selectors no page, script or server-rendered class names purged. */
