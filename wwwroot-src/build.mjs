@@ -129,35 +129,44 @@ async function build() {
   say(`frontend: built ${path.relative(root, dist)}`);
 }
 
-/** site.css bundled by esbuild, then the selectors no page, script or server-rendered class names purged. */
+/**
+ * site.css bundled by esbuild, with Bootstrap's rules that no page, script or server-set class uses
+ * purged first. Only Bootstrap is purged: our own styles (styles/*.css) ship whole, so a class built
+ * at run time (tier-${tier}) can never lose its rule.
+ */
 async function buildCss(esbuild) {
   const { PurgeCSS } = await import("purgecss");
-  const bundled = await esbuild.build({
-    bundle: true,
-    minify: true,
-    logLevel: "warning",
-    legalComments: "none",
-    entryPoints: { site: "wwwroot-src/site.css" },
-    outdir: dist,
-    write: false,
-  });
-  const [purged] = await new PurgeCSS().purge({
+  const [bootstrap] = await new PurgeCSS().purge({
     content: [
       "Aggregator.Web/Features/**/*.cshtml",
       "Aggregator.Web/Features/**/*.cs", // classes set by the server, e.g. MarkdownRenderer's text-end
       "wwwroot-src/**/*.ts",
     ],
-    css: [{ raw: bundled.outputFiles[0].text }],
+    css: ["node_modules/bootstrap/dist/css/bootstrap.css"],
     safelist: {
-      // Elements a model's Markdown can produce (Markdig), styled by Bootstrap's reboot and .md.
+      // Elements a model's Markdown can produce (Markdig), styled by Bootstrap's reboot.
       standard: ["table", "thead", "tbody", "tr", "th", "td", "blockquote", "pre", "code", "kbd", "ul", "ol", "li", "dl", "dt", "dd",
         "h1", "h2", "h3", "h4", "h5", "h6", "hr", "del", "ins", "mark", "sup", "sub", "strong", "em", "a", "p", "input", "img", "abbr"],
       // Classes Bootstrap's scripts and Razor's validation helpers add at run time.
       greedy: [/^show$/, /collaps/, /^fade$/, /data-bs-popper/, /validation/, /is-invalid/, /is-valid/, /was-validated/],
     },
   });
-  fs.mkdirSync(dist, { recursive: true });
-  fs.writeFileSync(path.join(dist, "site.css"), purged.css);
+  const purgedBootstrap = {
+    name: "purged-bootstrap",
+    setup(build) {
+      build.onResolve({ filter: /^bootstrap\/dist\/css\/bootstrap\.css$/ }, () => ({ path: "bootstrap.css", namespace: "purged" }));
+      build.onLoad({ filter: /.*/, namespace: "purged" }, () => ({ contents: bootstrap.css, loader: "css" }));
+    },
+  };
+  await esbuild.build({
+    bundle: true,
+    minify: true,
+    logLevel: "warning",
+    legalComments: "none",
+    entryPoints: { site: "wwwroot-src/site.css" },
+    outdir: dist,
+    plugins: [purgedBootstrap],
+  });
 }
 
 /** One <symbol> per used glyph, referenced as <svg><use href="icons.svg#name"/></svg> from pages and scripts. */
