@@ -95,10 +95,10 @@ public sealed class ChatHub(
             conversation.ModelId = model.Id;
             conversation.UpdatedAt = DateTime.UtcNow;
             await db.SaveChangesAsync(Completes);
-            return (await StartReplyAsync(conversation, question.Id, model, quota), retitle);
+            return (Sent: await StartReplyAsync(conversation, question.Id, model, quota), Retitled: retitle);
         });
-        if (result.retitle) await Clients.User(UserId).ConversationChanged(Conversations.Summary(conversation));
-        return result.Item1;
+        if (result.Retitled) await Clients.User(UserId).ConversationChanged(Conversations.Summary(conversation));
+        return result.Sent;
     }
 
     public Task<bool> Stop(Guid conversationId) => Task.FromResult(generations.Stop(conversationId, UserId));
