@@ -211,6 +211,8 @@ public sealed class ChatHubTests(ChatTestApp app) : IClassFixture<ChatTestApp>
         Assert.Equal(5, saved.Seq);
         Assert.Equal(string.Concat(chat.DeltasOf(sent.AssistantMessageId).Select(d => d.Text)), saved.Content);
         Assert.Equal(done.Error, saved.Error);
+        var reply = ReplyHtml(await user.Http.GetStringAsync($"/{sent.ConversationId}"));
+        Assert.Contains("data-testid=\"message-state\">Interrupted</p>", reply);
 
         // Retry is a regenerate: a fresh reply replaces the interrupted one.
         var retry = await chat.Hub.InvokeAsync<SendResult>(nameof(ChatHub.Regenerate), sent.ConversationId, app.FreeModelId);
