@@ -23,7 +23,7 @@ const installedLock = path.join(root, "node_modules", ".package-lock.json");
 // MSBuild passes --if-stale: it already compared inputs and outputs, but a build that waited for
 // the lock may find the work done by the build that held it.
 const ifStale = process.argv.includes("--if-stale");
-const outputs = ["site.js", "admin.js", "chat.js", "theme.js", "site.css", "icons.svg"].map((f) => path.join(dist, f));
+const outputs = ["site.js", "admin.js", "chat.js", "highlight.js", "theme.js", "site.css", "icons.svg"].map((f) => path.join(dist, f));
 
 // bootstrap-icons glyphs used in Features/**/*.cshtml and wwwroot-src/**/*.ts (as icon("name")); only these ship.
 const icons = ["chevron-down", "list", "lock-fill", "pencil", "star", "star-fill", "trash"];
@@ -113,10 +113,11 @@ async function build() {
   };
   await Promise.all([
     // One self-contained module per page kind: nothing shared is worth a chunk (Bootstrap is on
-    // every page through site.js; SignalR and highlight.js only in chat.js).
+    // every page through site.js; SignalR only in chat.js). highlight.js is a module of its own that
+    // chat.js imports by its fingerprinted URL once a code block shows.
     esbuild.build({
       ...common,
-      entryPoints: { site: "wwwroot-src/site.ts", admin: "wwwroot-src/admin.ts", chat: "wwwroot-src/chat.ts" },
+      entryPoints: { site: "wwwroot-src/site.ts", admin: "wwwroot-src/admin.ts", chat: "wwwroot-src/chat.ts", highlight: "wwwroot-src/highlight.ts" },
       outdir: dist,
       format: "esm",
     }),
