@@ -24,6 +24,10 @@ try
     builder.Services.AddUpstream();    // router: key pool, failover, adapters, usage, quotas
     builder.AddChat();        // conversations, SignalR hub, generations
     builder.AddDemo();        // built-in mock upstream and a seeded demo provider (Demo:Enabled)
+    builder.Services.AddResponseDelivery(); // compression of pages and JSON
+    // Run from a build's output in any environment (tests, a Production-mode `dotnet run`), static assets
+    // include the build-time compressed files kept under obj/; published, this finds no manifest and does nothing.
+    builder.WebHost.UseStaticWebAssets();
     builder.Services.AddRazorPages(o =>
     {
         o.RootDirectory = "/Features";
@@ -43,17 +47,21 @@ try
         app.UseExceptionHandler("/Error/500");
         app.UseHsts();
     }
+    app.UseResponseDelivery();
     app.UseStatusCodePagesWithReExecute("/Error/{0}");
     app.UseSecurityHeaders();
-    app.UseStaticFiles();
     app.UseRouting();
     app.UseAuthentication();
     app.UseAuthorization();
 
+    // wwwroot (with dist/ from the front-end build) as the build's manifest lists it: precompressed
+    // (gzip; brotli too on publish), fingerprinted URLs cached as immutable, ETags on the plain ones.
+    app.MapStaticAssets();
     app.MapDemo();
-    app.MapRazorPages();
+    app.MapRazorPages().WithStaticAssets(); // tag helpers write the fingerprinted URLs
     app.MapCatalog();
     app.MapChat();
+    app.LogWhereToOpen();
 
     await app.RunAsync();
     return 0;

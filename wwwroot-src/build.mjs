@@ -1,4 +1,8 @@
-// Builds wwwroot-src into Aggregator.Web/wwwroot/dist (bundled, minified, with sourcemaps).
+// Builds wwwroot-src into Aggregator.Web/wwwroot/dist: bundled, minified scripts with sourcemaps,
+// one stylesheet with the Bootstrap rules no page uses purged, and an SVG sprite of the
+// bootstrap-icons glyphs the pages use. ASP.NET Core's MapStaticAssets then serves them compressed,
+// under fingerprinted URLs, cached as immutable — so every file a page loads must be named in a
+// page (no runtime-loaded chunks, whose plain URLs would only be revalidated).
 //
 // Run by `npm run build` and by the Aggregator.Web MSBuild target. Several builds may start at once
 // (dotnet test builds several projects, two terminals, an IDE), so the whole job — `npm ci` when
@@ -19,7 +23,24 @@ const installedLock = path.join(root, "node_modules", ".package-lock.json");
 // MSBuild passes --if-stale: it already compared inputs and outputs, but a build that waited for
 // the lock may find the work done by the build that held it.
 const ifStale = process.argv.includes("--if-stale");
-const outputs = ["site.js", "admin.js", "chat.js", "theme.js", "site.css"].map((f) => path.join(dist, f));
+const outputs = ["site.js", "admin.js", "chat.js", "highlight.js", "theme.js", "site.css", "icons.svg"].map((f) => path.join(dist, f));
+
+// bootstrap-icons glyphs used in Features/**/*.cshtml and wwwroot-src/**/*.ts (as icon("name")); only these ship.
+const icons = ["chevron-down", "list", "lock-fill", "pencil", "star", "star-fill", "trash"];
+
+// Progress for the person waiting. Under MSBuild (the Aggregator.Web target) stdout is a pipe that a plain
+// `dotnet run` never shows, so a first run would sit silent for a minute: write to the terminal itself too.
+function say(text) {
+  console.log(text);
+  if (process.stdout.isTTY) return;
+  try {
+    const tty = fs.openSync(process.platform === "win32" ? "CONOUT$" : "/dev/tty", "w");
+    fs.writeSync(tty, `${text}\n`);
+    fs.closeSync(tty);
+  } catch {
+    // No terminal (CI, an IDE): the build log has the line.
+  }
+}
 
 const mtime = (file) => { try { return fs.statSync(file).mtimeMs; } catch { return 0; } };
 
@@ -72,13 +93,14 @@ function isStale() {
 
 function npmCiIfNeeded() {
   if (mtime(installedLock) >= mtime(path.join(root, "package-lock.json"))) return;
-  console.log("frontend: npm ci");
+  say("frontend: npm ci (first run: installing the front-end packages)…");
   const npm = process.platform === "win32" ? "npm.cmd" : "npm";
   const result = spawnSync(npm, ["ci", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: root, stdio: "inherit", shell: process.platform === "win32" });
   if (result.status !== 0) throw new Error(`npm ci failed (exit ${result.status ?? result.signal})`);
 }
 
 async function build() {
+  say("frontend: building wwwroot-src into Aggregator.Web/wwwroot/dist (esbuild, PurgeCSS, icon sprite)…");
   const esbuild = await import("esbuild");
   fs.rmSync(dist, { recursive: true, force: true });
   const common = {
@@ -90,27 +112,74 @@ async function build() {
     legalComments: "linked",
   };
   await Promise.all([
-    // Modules: shared code (Bootstrap, SignalR) lands once in chunks/ instead of in every entry.
+    // One self-contained module per page kind: nothing shared is worth a chunk (Bootstrap is on
+    // every page through site.js; SignalR only in chat.js). highlight.js is a module of its own that
+    // chat.js imports by its fingerprinted URL once a code block shows.
     esbuild.build({
       ...common,
-      entryPoints: { site: "wwwroot-src/site.ts", admin: "wwwroot-src/admin.ts", chat: "wwwroot-src/chat.ts" },
+      entryPoints: { site: "wwwroot-src/site.ts", admin: "wwwroot-src/admin.ts", chat: "wwwroot-src/chat.ts", highlight: "wwwroot-src/highlight.ts" },
       outdir: dist,
       format: "esm",
-      splitting: true,
-      chunkNames: "chunks/[name]-[hash]",
     }),
     // Classic script loaded in <head>: sets the theme before the first paint (no flash, no inline script).
     esbuild.build({ ...common, entryPoints: { theme: "wwwroot-src/theme.ts" }, outdir: dist, format: "iife" }),
-    esbuild.build({
-      ...common,
-      entryPoints: { site: "wwwroot-src/site.css" },
-      outdir: dist,
-      loader: { ".woff": "file", ".woff2": "file", ".ttf": "file", ".svg": "file", ".png": "file" },
-      assetNames: "assets/[name]-[hash]",
-    }),
+    buildCss(esbuild),
   ]);
+  writeIconSprite();
   fs.writeFileSync(stamp, new Date().toISOString());
-  console.log(`frontend: built ${path.relative(root, dist)}`);
+  say(`frontend: built ${path.relative(root, dist)}`);
+}
+
+/**
+ * site.css bundled by esbuild, with Bootstrap's rules that no page, script or server-set class uses
+ * purged first. Only Bootstrap is purged: our own styles (styles/*.css) ship whole, so a class built
+ * at run time (tier-${tier}) can never lose its rule.
+ */
+async function buildCss(esbuild) {
+  const { PurgeCSS } = await import("purgecss");
+  const [bootstrap] = await new PurgeCSS().purge({
+    content: [
+      "Aggregator.Web/Features/**/*.cshtml",
+      "Aggregator.Web/Features/**/*.cs", // classes set by the server, e.g. MarkdownRenderer's text-end
+      "wwwroot-src/**/*.ts",
+    ],
+    css: ["node_modules/bootstrap/dist/css/bootstrap.css"],
+    safelist: {
+      // Elements a model's Markdown can produce (Markdig), styled by Bootstrap's reboot.
+      standard: ["table", "thead", "tbody", "tr", "th", "td", "blockquote", "pre", "code", "kbd", "ul", "ol", "li", "dl", "dt", "dd",
+        "h1", "h2", "h3", "h4", "h5", "h6", "hr", "del", "ins", "mark", "sup", "sub", "strong", "em", "a", "p", "input", "img", "abbr"],
+      // Classes Bootstrap's scripts and Razor's validation helpers add at run time.
+      greedy: [/^show$/, /collaps/, /^fade$/, /data-bs-popper/, /validation/, /is-invalid/, /is-valid/, /was-validated/],
+    },
+  });
+  const purgedBootstrap = {
+    name: "purged-bootstrap",
+    setup(build) {
+      build.onResolve({ filter: /^bootstrap\/dist\/css\/bootstrap\.css$/ }, () => ({ path: "bootstrap.css", namespace: "purged" }));
+      build.onLoad({ filter: /.*/, namespace: "purged" }, () => ({ contents: bootstrap.css, loader: "css" }));
+    },
+  };
+  await esbuild.build({
+    bundle: true,
+    minify: true,
+    logLevel: "warning",
+    legalComments: "none",
+    entryPoints: { site: "wwwroot-src/site.css" },
+    outdir: dist,
+    plugins: [purgedBootstrap],
+  });
+}
+
+/** One <symbol> per used glyph, referenced as <svg><use href="icons.svg#name"/></svg> from pages and scripts. */
+function writeIconSprite() {
+  const folder = path.join(root, "node_modules", "bootstrap-icons", "icons");
+  const symbols = icons.map((name) => {
+    const svg = fs.readFileSync(path.join(folder, `${name}.svg`), "utf8");
+    const viewBox = /viewBox="([^"]+)"/.exec(svg)[1];
+    const inner = svg.replace(/^[\s\S]*?<svg[^>]*>/, "").replace(/<\/svg>\s*$/, "").trim();
+    return `<symbol id="${name}" viewBox="${viewBox}">${inner}</symbol>`;
+  });
+  fs.writeFileSync(path.join(dist, "icons.svg"), `<svg xmlns="http://www.w3.org/2000/svg">${symbols.join("")}</svg>\n`);
 }
 
 process.chdir(root);

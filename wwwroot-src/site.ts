@@ -1,6 +1,8 @@
-// Every page: Bootstrap's behaviour (navbar collapse, dropdowns, alerts) through its data attributes.
+// Every page: Bootstrap's behaviour through its data attributes — only the two plugins the pages use
+// (data-bs-toggle="collapse" for the navbar, "dropdown" for the account menu), not all twelve.
 // The theme is handled by theme.ts, which runs in <head> before the first paint.
-import "bootstrap";
+import "bootstrap/js/src/collapse.js";
+import "bootstrap/js/src/dropdown.js";
 
 // Forms marked [data-confirm] ask before submitting (no inline onclick: the CSP forbids it).
 document.addEventListener("submit", (e) => {

@@ -99,9 +99,15 @@ public sealed partial class ChatJourneys(BrowserFixture browser, ChatKestrelApp 
         await SendAsync(page, "Talk a lot mock:tokens=600 mock:tps=20");
         var reply = LastReply(page);
         await WaitForReplyAsync(page, "streaming", 30);
+        // Regenerate and Edit would be refused while the reply is written: not offered.
+        await Expect(reply.GetByTestId("regenerate")).ToBeHiddenAsync();
+        await Expect(page.GetByTestId("message-user").Last.GetByTestId("edit")).ToBeHiddenAsync();
         await page.GetByTestId("stop").ClickAsync();
 
         await Expect(reply).ToHaveAttributeAsync("data-status", "stopped", new() { Timeout = 20_000 });
+        await Expect(reply.GetByTestId("message-state")).ToHaveTextAsync("Stopped");
+        await Expect(reply.GetByTestId("regenerate")).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("message-user").Last.GetByTestId("edit")).ToBeVisibleAsync();
         var shown = (await reply.Locator(".msg-body").InnerTextAsync()).Trim();
         Assert.NotEmpty(shown);
         await Expect(page.GetByTestId("stop")).ToBeHiddenAsync();
@@ -112,7 +118,112 @@ public sealed partial class ChatJourneys(BrowserFixture browser, ChatKestrelApp 
         await page.ReloadAsync();
         await Expect(LastReply(page)).ToHaveAttributeAsync("data-status", "stopped", new() { Timeout = 20_000 });
         await Expect(LastReply(page).Locator(".msg-body")).Not.ToBeEmptyAsync();
+        await Expect(LastReply(page).GetByTestId("message-state")).ToHaveTextAsync("Stopped");
     });
+
+    [Fact]
+    public Task A_reply_stopped_before_its_first_token_says_so_instead_of_an_empty_block() => InBrowserAsync(async page =>
+    {
+        await RegisterAsync(page, NewEmail());
+        await OpenChatAsync(page);
+        await PickModelAsync(page, "mini", "GPT-4o mini");
+        await SendAsync(page, "Think first mock:delay=20000 mock:tokens=5");
+        var reply = LastReply(page);
+        await Expect(reply).ToHaveAttributeAsync("data-status", "streaming");
+        await Expect(reply.GetByTestId("regenerate")).ToBeHiddenAsync();
+        await page.GetByTestId("stop").ClickAsync();
+
+        await Expect(reply).ToHaveAttributeAsync("data-status", "stopped", new() { Timeout = 20_000 });
+        await Expect(reply.GetByTestId("message-state")).ToHaveTextAsync("Stopped before any reply");
+        await Expect(reply.Locator(".msg-body")).ToBeHiddenAsync();
+        await page.ReloadAsync();
+        await Expect(LastReply(page).GetByTestId("message-state")).ToHaveTextAsync("Stopped before any reply");
+        await Expect(LastReply(page).Locator(".msg-body")).ToBeHiddenAsync();
+    });
+
+    [Fact]
+    public Task Copy_puts_the_markdown_source_on_the_clipboard_and_a_code_block_copies_only_its_code() => InBrowserAsync(async page =>
+    {
+        var email = NewEmail();
+        await RegisterAsync(page, email);
+        await OpenChatAsync(page);
+        await PickModelAsync(page, "mini", "GPT-4o mini");
+        await SendAsync(page, "Copy me mock:tokens=80");
+        var reply = LastReply(page);
+        await Expect(reply).ToHaveAttributeAsync("data-status", "complete", new() { Timeout = 20_000 });
+
+        await reply.Locator("[data-action=copy]").ClickAsync();
+        await Expect(reply.Locator("[data-action=copy]")).ToHaveTextAsync("Copied");
+        var saved = await app.LastReplyAsync(email);
+        Assert.Equal(saved.Content, await page.EvaluateAsync<string>("() => navigator.clipboard.readText()"));
+        Assert.Contains("## Mock reply", saved.Content); // Markdown, not its rendering
+
+        await reply.Locator(".code-copy").ClickAsync();
+        await Expect(reply.Locator(".code-copy")).ToHaveTextAsync("Copied");
+        Assert.Equal("print(\"hello\")", (await page.EvaluateAsync<string>("() => navigator.clipboard.readText()")).Trim());
+
+        // The same after a reload, from the page's own copy of the source.
+        await page.ReloadAsync();
+        await Expect(page.Locator("#chat-app")).ToHaveAttributeAsync("data-ready", "true");
+        await LastReply(page).Locator("[data-action=copy]").ClickAsync();
+        await Expect(LastReply(page).Locator("[data-action=copy]")).ToHaveTextAsync("Copied");
+        Assert.Equal(saved.Content, await page.EvaluateAsync<string>("() => navigator.clipboard.readText()"));
+    }, new BrowserNewContextOptions { Permissions = ["clipboard-read", "clipboard-write"] });
+
+    [Fact]
+    public Task A_search_without_hits_says_no_matches_and_editing_the_first_question_retitles() => InBrowserAsync(async page =>
+    {
+        await RegisterAsync(page, NewEmail());
+        await OpenChatAsync(page);
+        await PickModelAsync(page, "mini", "GPT-4o mini");
+        await SendAsync(page, "About zebras mock:tokens=5");
+        await Expect(LastReply(page)).ToHaveAttributeAsync("data-status", "complete", new() { Timeout = 20_000 });
+        await Expect(page.GetByTestId("chat-title")).ToHaveTextAsync("About zebras mock:tokens=5");
+
+        await page.GetByTestId("conversation-search").FillAsync("no-such-words-anywhere");
+        await Expect(page.Locator("#conversation-empty")).ToHaveTextAsync("No matches.");
+        await page.GetByTestId("conversation-search").FillAsync("");
+        await Expect(page.GetByTestId("conversation-list")).ToContainTextAsync("About zebras");
+
+        var question = page.GetByTestId("message-user").First;
+        await question.GetByTestId("edit").ClickAsync();
+        await question.GetByRole(AriaRole.Textbox, new() { Name = "Edit message" }).FillAsync("About lions mock:tokens=5");
+        await question.GetByRole(AriaRole.Button, new() { Name = "Save and resend" }).ClickAsync();
+        await Expect(page.GetByTestId("chat-title")).ToHaveTextAsync("About lions mock:tokens=5");
+        await Expect(page.GetByTestId("conversation-list")).ToContainTextAsync("About lions");
+        await Expect(LastReply(page)).ToHaveAttributeAsync("data-status", "complete", new() { Timeout = 20_000 });
+        await page.ReloadAsync();
+        await Expect(page.GetByTestId("chat-title")).ToHaveTextAsync("About lions mock:tokens=5");
+    });
+
+    [Fact]
+    public Task At_phone_width_nothing_overflows_no_strip_shows_and_icons_are_svg_not_emoji() => InBrowserAsync(async page =>
+    {
+        await RegisterAsync(page, NewEmail());
+        await OpenChatAsync(page);
+        await PickModelAsync(page, "mini", "GPT-4o mini");
+        await SendAsync(page, "Small screen mock:tokens=40");
+        await Expect(LastReply(page)).ToHaveAttributeAsync("data-status", "complete", new() { Timeout = 20_000 });
+
+        Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways");
+        // The closed sidebar (and its shadow) is not painted: the left edge shows the conversation.
+        Assert.Equal("hidden", await page.EvaluateAsync<string>("() => getComputedStyle(document.getElementById('chat-sidebar')).visibility"));
+        Assert.False(await page.EvaluateAsync<bool>("() => !!document.elementFromPoint(1, innerHeight / 2)?.closest('#chat-sidebar')"));
+
+        var toggle = page.Locator("#sidebar-toggle");
+        await Expect(toggle.Locator("svg.bi use")).ToHaveAttributeAsync("href", new Regex("#list$"));
+        await toggle.ClickAsync();
+        var item = page.GetByTestId("conversation-list").Locator(".conversation-item").First;
+        await Expect(item.GetByRole(AriaRole.Button, new() { NameRegex = new Regex("^Delete") }).Locator("svg.bi use")).ToHaveAttributeAsync("href", new Regex("#trash$"));
+        await Expect(item.GetByRole(AriaRole.Button, new() { NameRegex = new Regex("^Rename") }).Locator("svg.bi use")).ToHaveAttributeAsync("href", new Regex("#pencil$"));
+        // Every glyph comes from the sprite, and it is really served: no emoji left for a missing font to box.
+        var text = await page.EvaluateAsync<string>("() => document.body.innerText");
+        Assert.DoesNotMatch(new Regex(@"[\u2190-\u2BFF\u2600-\u27BF]|\uD83C|\uD83D|\uD83E"), text.Replace("naïve café, 日本語 🚀", ""));
+        var sprite = await page.EvaluateAsync<string>("() => document.body.dataset.icons");
+        var response = await page.APIRequest.GetAsync(sprite);
+        Assert.Equal(200, response.Status);
+        Assert.Contains("<symbol id=\"trash\"", await response.TextAsync());
+    }, new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 375, Height = 740 }, IsMobile = true, HasTouch = true });
 
     [Fact]
     public Task Reloading_mid_stream_shows_the_text_so_far_and_resumes_live() => InBrowserAsync(async page =>
@@ -150,7 +261,8 @@ public sealed partial class ChatJourneys(BrowserFixture browser, ChatKestrelApp 
         await search.FillAsync("gpt-4o");
         var locked = page.GetByRole(AriaRole.Option, new() { Name = "GPT-4o gpt-4o" });
         await Expect(locked).ToHaveAttributeAsync("aria-disabled", "true");
-        await Expect(locked).ToContainTextAsync("🔒 pro");
+        await Expect(locked.Locator(".badge-locked")).ToHaveTextAsync(new Regex(@"^\s*pro$"));
+        await Expect(locked.Locator(".badge-locked svg.bi use")).ToHaveAttributeAsync("href", new Regex(@"/dist/icons\.\w+\.svg#lock-fill$"));
         await Expect(locked).ToHaveClassAsync(new Regex("active")); // sorted first, highlighted
         await search.PressAsync("Enter");
         await Expect(page.Locator("#model-count")).ToContainTextAsync("needs the pro tier");

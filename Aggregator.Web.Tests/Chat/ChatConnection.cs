@@ -10,6 +10,7 @@ public sealed class ChatConnection : IAsyncDisposable
     public HubConnection Hub { get; }
     public ConcurrentQueue<TokenDelta> Deltas { get; } = new();
     public ConcurrentQueue<RenderedSnapshot> Snapshots { get; } = new();
+    public ConcurrentQueue<ConversationSummary> Changes { get; } = new();
     readonly ConcurrentDictionary<long, TaskCompletionSource<GenerationCompletedEvent>> completed = new();
 
     public ChatConnection(HubConnection hub)
@@ -18,12 +19,15 @@ public sealed class ChatConnection : IAsyncDisposable
         hub.On<TokenDelta>(nameof(IChatClient.Delta), d => Deltas.Enqueue(d));
         hub.On<RenderedSnapshot>(nameof(IChatClient.Snapshot), s => Snapshots.Enqueue(s));
         hub.On<GenerationCompletedEvent>(nameof(IChatClient.GenerationCompleted), c => Completion(c.MessageId).TrySetResult(c));
+        hub.On<ConversationSummary>(nameof(IChatClient.ConversationChanged), c => Changes.Enqueue(c));
     }
 
     TaskCompletionSource<GenerationCompletedEvent> Completion(long messageId) =>
         completed.GetOrAdd(messageId, _ => new TaskCompletionSource<GenerationCompletedEvent>(TaskCreationOptions.RunContinuationsAsynchronously));
 
     public Task<GenerationCompletedEvent> CompletedAsync(long messageId) => Completion(messageId).Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+    public bool HasCompleted(long messageId) => Completion(messageId).Task.IsCompleted;
 
     public Task<SendResult> SendAsync(long modelId, string text, Guid? conversationId = null) =>
         Hub.InvokeAsync<SendResult>(nameof(ChatHub.Send), new SendRequest(conversationId, modelId, text));

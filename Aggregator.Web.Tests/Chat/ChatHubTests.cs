@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.AspNetCore.Http.Connections;
 using Aggregator.Web.Data;
 using Aggregator.Web.Features.Chat;
 using Aggregator.Web.Tests.Infrastructure;
@@ -214,6 +215,8 @@ public sealed class ChatHubTests(ChatTestApp app) : IClassFixture<ChatTestApp>
         Assert.Equal(5, saved.Seq);
         Assert.Equal(string.Concat(chat.DeltasOf(sent.AssistantMessageId).Select(d => d.Text)), saved.Content);
         Assert.Equal(done.Error, saved.Error);
+        var reply = ReplyHtml(await user.Http.GetStringAsync($"/{sent.ConversationId}"));
+        Assert.Contains("data-testid=\"message-state\">Interrupted</p>", reply);
 
         // Retry is a regenerate: a fresh reply replaces the interrupted one.
         var retry = await chat.Hub.InvokeAsync<SendResult>(nameof(ChatHub.Regenerate), sent.ConversationId, app.FreeModelId);
@@ -291,5 +294,130 @@ public sealed class ChatHubTests(ChatTestApp app) : IClassFixture<ChatTestApp>
         var message = await app.MessageAsync(messageId);
         Assert.Equal(MessageStatus.Interrupted, message.Status);
         Assert.Equal("half a", message.Content);
+    }
+
+    [Fact]
+    public async Task A_reply_stopped_before_its_first_token_is_labelled_so_and_not_shown_as_an_empty_block()
+    {
+        var user = await app.UserAsync();
+        await using var chat = await user.ConnectAsync();
+        var sent = await chat.SendAsync(app.FreeModelId, "slow start mock:delay=20000 mock:tokens=5");
+        Assert.True(await chat.Hub.InvokeAsync<bool>(nameof(ChatHub.Stop), sent.ConversationId));
+        var done = await chat.CompletedAsync(sent.AssistantMessageId);
+
+        Assert.Equal("stopped", done.Status);
+        Assert.Equal("", done.Content);
+        Assert.Empty(chat.DeltasOf(sent.AssistantMessageId));
+        var saved = await app.MessageAsync(sent.AssistantMessageId);
+        Assert.Equal(MessageStatus.Stopped, saved.Status);
+        Assert.Equal("", saved.Content);
+        var reply = ReplyHtml(await user.Http.GetStringAsync($"/{sent.ConversationId}"));
+        Assert.Contains(">Stopped before any reply</p>", reply);
+    }
+
+    [Fact]
+    public async Task A_stopped_reply_with_text_is_labelled_stopped_on_the_page()
+    {
+        var user = await app.UserAsync();
+        await using var chat = await user.ConnectAsync();
+        var sent = await chat.SendAsync(app.FreeModelId, "go on mock:tokens=500 mock:tps=25");
+        await chat.WaitForDeltasAsync(sent.AssistantMessageId, 2);
+        await chat.Hub.InvokeAsync<bool>(nameof(ChatHub.Stop), sent.ConversationId);
+        await chat.CompletedAsync(sent.AssistantMessageId);
+
+        var reply = ReplyHtml(await user.Http.GetStringAsync($"/{sent.ConversationId}"));
+        Assert.Contains("data-testid=\"message-state\">Stopped</p>", reply);
+    }
+
+    [Fact]
+    public async Task The_reply_carries_its_markdown_source_for_copy_live_and_on_the_page()
+    {
+        var user = await app.UserAsync();
+        await using var chat = await user.ConnectAsync();
+        const string markdown = "# Title\n\nSome **bold** & `code` <b>\n\n```python\nprint(1)\n```";
+        var sent = await chat.SendAsync(app.FreeModelId, "mock:reply=" + markdown);
+        var done = await chat.CompletedAsync(sent.AssistantMessageId);
+
+        Assert.Equal(markdown, done.Content);
+        Assert.Contains("<h1", done.Html);
+        var page = await user.Http.GetStringAsync($"/{sent.ConversationId}");
+        var source = System.Text.RegularExpressions.Regex.Match(ReplyHtml(page), "data-source=\"([^\"]*)\"").Groups[1].Value;
+        Assert.Equal(markdown, WebUtility.HtmlDecode(source));
+    }
+
+    [Fact]
+    public async Task Regenerate_and_edit_while_a_reply_streams_are_refused_clearly_and_change_nothing()
+    {
+        var user = await app.UserAsync();
+        await using var chat = await user.ConnectAsync();
+        var sent = await chat.SendAsync(app.FreeModelId, "long one mock:tokens=400 mock:tps=25");
+        await chat.WaitForDeltasAsync(sent.AssistantMessageId, 2);
+
+        var regenerate = await Assert.ThrowsAsync<HubException>(() =>
+            chat.Hub.InvokeAsync<SendResult>(nameof(ChatHub.Regenerate), sent.ConversationId, app.FreeModelId));
+        Assert.Contains("still being written", regenerate.Message);
+        var edit = await Assert.ThrowsAsync<HubException>(() =>
+            chat.Hub.InvokeAsync<SendResult>(nameof(ChatHub.Edit), sent.ConversationId, sent.UserMessageId, "other", app.FreeModelId));
+        Assert.Contains("still being written", edit.Message);
+
+        var messages = await app.QueryAsync(db => db.Messages.AsNoTracking().Where(m => m.ConversationId == sent.ConversationId).OrderBy(m => m.Id).ToListAsync());
+        Assert.Equal([sent.UserMessageId, sent.AssistantMessageId], messages.Select(m => m.Id));
+        Assert.Equal("long one mock:tokens=400 mock:tps=25", messages[0].Content);
+        Assert.Equal(MessageStatus.Streaming, messages[1].Status);
+        await chat.Hub.InvokeAsync<bool>(nameof(ChatHub.Stop), sent.ConversationId);
+        await chat.CompletedAsync(sent.AssistantMessageId);
+    }
+
+    [Fact]
+    public async Task Editing_the_first_question_retitles_an_automatic_title_but_never_a_renamed_one()
+    {
+        var user = await app.UserAsync();
+        await using var chat = await user.ConnectAsync();
+        var sent = await chat.SendAsync(app.FreeModelId, "What is a zebra? mock:tokens=3");
+        await chat.CompletedAsync(sent.AssistantMessageId);
+        Assert.Equal("What is a zebra? mock:tokens=3", await TitleAsync(sent.ConversationId));
+
+        var edited = await chat.Hub.InvokeAsync<SendResult>(nameof(ChatHub.Edit), sent.ConversationId, sent.UserMessageId, "What is a lion? mock:tokens=3", app.FreeModelId);
+        Assert.Equal("What is a lion? mock:tokens=3", await TitleAsync(sent.ConversationId));
+        await chat.CompletedAsync(edited.AssistantMessageId);
+        Assert.Contains(chat.Changes, c => c.Id == sent.ConversationId && c.Title == "What is a lion? mock:tokens=3");
+
+        await chat.Hub.InvokeAsync<ConversationSummary>(nameof(ChatHub.Rename), sent.ConversationId, "Big cats");
+        var again = await chat.Hub.InvokeAsync<SendResult>(nameof(ChatHub.Edit), sent.ConversationId, sent.UserMessageId, "What is a tiger? mock:tokens=3", app.FreeModelId);
+        await chat.CompletedAsync(again.AssistantMessageId);
+        Assert.Equal("Big cats", await TitleAsync(sent.ConversationId));
+    }
+
+    Task<string> TitleAsync(Guid conversationId) =>
+        app.QueryAsync(db => db.Conversations.AsNoTracking().Where(c => c.Id == conversationId).Select(c => c.Title).SingleAsync());
+
+    [Fact]
+    public async Task The_hub_is_never_compressed_while_pages_are()
+    {
+        var user = await app.UserAsync();
+        using var page = new HttpRequestMessage(HttpMethod.Get, "/");
+        page.Headers.AcceptEncoding.ParseAdd("br");
+        using var pageResponse = await user.Http.SendAsync(page);
+        Assert.Equal("br", pageResponse.Content.Headers.ContentEncoding.Single());
+
+        using var negotiate = new HttpRequestMessage(HttpMethod.Post, ChatExtensions.HubPath + "/negotiate?negotiateVersion=1");
+        negotiate.Headers.AcceptEncoding.ParseAdd("br");
+        using var hubResponse = await user.Http.SendAsync(negotiate);
+        Assert.Equal(HttpStatusCode.OK, hubResponse.StatusCode);
+        Assert.Empty(hubResponse.Content.Headers.ContentEncoding);
+    }
+
+    [Fact]
+    public async Task Server_sent_events_deliver_tokens_one_by_one_before_the_reply_ends()
+    {
+        var user = await app.UserAsync();
+        await using var chat = await user.ConnectAsync(HttpTransportType.ServerSentEvents);
+        var sent = await chat.SendAsync(app.FreeModelId, "stream me mock:tokens=40 mock:tps=20");
+        await chat.WaitForDeltasAsync(sent.AssistantMessageId, 3);
+
+        // Three tokens on screen while thirty-seven are still to come: nothing held them back in a buffer.
+        Assert.False(chat.HasCompleted(sent.AssistantMessageId));
+        Assert.Equal("complete", (await chat.CompletedAsync(sent.AssistantMessageId)).Status);
+        Assert.Equal(40, chat.DeltasOf(sent.AssistantMessageId).Count);
     }
 }

@@ -18,7 +18,7 @@ namespace Aggregator.Web.Tests.Chats; // not ".Chat": the mock tests call a help
 /// The real app (real router, PostgreSQL, Redis) with the mock upstream configured as an
 /// OpenAI-compatible provider: one key, a free model, a pro model and a hidden one.
 /// </summary>
-public sealed class ChatTestApp : AppFactory, IAsyncLifetime
+public class ChatTestApp : AppFactory, IAsyncLifetime
 {
     public MockUpstreamServer Mock { get; private set; } = null!;
 
@@ -143,12 +143,12 @@ public sealed class ChatUser
         return user;
     }
 
-    public async Task<ChatConnection> ConnectAsync()
+    public async Task<ChatConnection> ConnectAsync(HttpTransportType transport = HttpTransportType.LongPolling)
     {
         var hub = new HubConnectionBuilder()
             .WithUrl(new Uri(app.Server.BaseAddress, ChatExtensions.HubPath.TrimStart('/')), o =>
             {
-                o.Transports = HttpTransportType.LongPolling;
+                o.Transports = transport;
                 o.HttpMessageHandlerFactory = _ => new CookieContainerHandler(Cookies) { InnerHandler = app.Server.CreateHandler() };
             })
             .Build();

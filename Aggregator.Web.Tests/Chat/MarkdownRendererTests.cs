@@ -40,4 +40,22 @@ public sealed class MarkdownRendererTests
         Assert.Contains("type=\"checkbox\"", html);
         Assert.Contains("<code class=\"language-python\">", html);
     }
+
+    [Theory]
+    [InlineData("Energy: $E=mc^2$ and more", "$E=mc^2$")]
+    [InlineData("x^2^ + y^2^ = z^2^", "x^2^ + y^2^ = z^2^")]
+    [InlineData("H~2~O and a~i~", "H~2~O and a~i~")]
+    public void Carets_and_single_tildes_in_maths_stay_as_written(string markdown, string expected)
+    {
+        var html = renderer.Render(markdown);
+        Assert.Contains(expected, html);
+        Assert.DoesNotContain("<sup>", html);
+        Assert.DoesNotContain("<sub>", html);
+    }
+
+    [Fact]
+    public void Strikethrough_still_renders()
+    {
+        Assert.Contains("<del>gone</del>", renderer.Render("~~gone~~ kept"));
+    }
 }

@@ -19,6 +19,10 @@ public class RouterAppFactory : AppFactory, IAsyncLifetime
     protected override IDictionary<string, string?> Settings => Overlay(new Dictionary<string, string?>
     {
         ["Sync:SchedulerEnabled"] = "false",
+        // Unlimited: appsettings.json's default quotas would throttle a test's hundreds of requests from
+        // one user. RouterQuotaTests sets the limits it tests.
+        ["Quotas:Free:RequestsPerMinute"] = "", ["Quotas:Free:MessagesPerDay"] = "", ["Quotas:Free:TokensPerDay"] = "",
+        ["Quotas:Pro:RequestsPerMinute"] = "", ["Quotas:Pro:MessagesPerDay"] = "", ["Quotas:Pro:TokensPerDay"] = "",
         ["Router:AttemptTimeout"] = "00:00:04",
         ["Router:FirstTokenDeadline"] = "00:00:10",
         ["Router:IdleTimeout"] = "00:00:04",

@@ -95,6 +95,8 @@ public static class DataExtensions
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Aggregator.Startup");
         await using var scope = app.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        log.LogInformation("Preparing the database ({Where}): creating it or applying migrations…",
+            storage.IsEmbedded ? $"embedded SQLite in {storage.DataFolder}" : "PostgreSQL");
         try
         {
             await db.Database.MigrateAsync(app.Lifetime.ApplicationStopping);

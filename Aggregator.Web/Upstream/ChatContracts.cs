@@ -11,6 +11,8 @@ public sealed record ChatTurn(MessageRole Role, string Content);
 /// <param name="ModelId">Catalogue row id (<see cref="AiModel.Id"/>): names provider and model id together.</param>
 /// <param name="Extra">Unknown OpenAI request fields, forwarded untouched by the OpenAI adapter.</param>
 /// <param name="MessageId">Assistant message being produced, recorded on the usage row.</param>
+/// <param name="Quota">A message already counted by the caller (the chat checks the quota before it writes the
+/// question); the router settles or refunds it. Null: the router takes it from the user's quota itself.</param>
 public sealed record ChatRequest(
     string UserId,
     Tier UserTier,
@@ -20,7 +22,8 @@ public sealed record ChatRequest(
     double? Temperature = null,
     JsonObject? Extra = null,
     string Source = "chat",
-    long? MessageId = null);
+    long? MessageId = null,
+    Usage.QuotaTicket? Quota = null);
 
 public sealed record TokenUsage(int PromptTokens, int CompletionTokens, int ReasoningTokens = 0, int CachedTokens = 0, bool Estimated = false)
 {

@@ -141,9 +141,12 @@ export class ChatApp {
         case "copy-code":
           void copyText(button.closest(".code-block")?.querySelector("code")?.textContent ?? "", button);
           break;
-        case "copy":
-          void copyText(message?.querySelector(".msg-body")?.textContent ?? "", button);
+        case "copy": {
+          // The Markdown source, not the rendering (whose text would include the code bars' labels).
+          const reply = this.replies.get(Number(message?.dataset.messageId));
+          void copyText(reply ? reply.source : message?.querySelector(".msg-body")?.textContent ?? "", button);
           break;
+        }
         case "regenerate":
           void this.regenerate();
           break;
@@ -364,6 +367,9 @@ export class ChatApp {
   private setBusy(busy: boolean): void {
     this.sendButton.disabled = busy;
     this.stopButton.classList.toggle("d-none", !busy);
+    // Regenerate and Edit would be refused while a reply is written: not offered then (chat.css hides them).
+    if (busy) this.root.dataset.streaming = "true";
+    else delete this.root.dataset.streaming;
   }
 
   private refreshButtons(): void {

@@ -7,13 +7,25 @@ import { enhance, formatStats, type MessageStats } from "./render";
 export interface TokenDelta { conversationId: string; messageId: number; seq: number; text: string }
 export interface RenderedSnapshot { conversationId: string; messageId: number; seq: number; length: number; html: string }
 export interface GenerationCompleted {
-  conversationId: string; messageId: number; status: string; seq: number; html: string; stats: MessageStats; error: string | null;
+  conversationId: string; messageId: number; status: string; seq: number; content: string; html: string; stats: MessageStats; error: string | null;
 }
 export interface ResumeResult { live: boolean; deltas: TokenDelta[]; content: string | null; seq: number; completed: GenerationCompleted | null }
+
+/** How a reply ended when it did not simply complete; same words as IndexModel.StateLabel on the server. */
+export function stateLabel(status: string, source: string): string | null {
+  switch (status) {
+    case "stopped": return source.length === 0 ? "Stopped before any reply" : "Stopped";
+    case "interrupted": return "Interrupted";
+    case "failed": return "Failed";
+    default: return null;
+  }
+}
 
 export class Reply {
   seq: number;
   status: string;
+  /** The Markdown as the model wrote it so far: what Copy copies (the page shows its rendering). */
+  source: string;
   /** Characters of the raw text the current HTML covers. */
   private htmlLength: number;
   /** Raw text from character <see cref="tailStart"/> on, built from deltas. */
@@ -26,6 +38,8 @@ export class Reply {
     this.seq = Number(el.dataset.seq ?? 0);
     this.status = el.dataset.status ?? "streaming";
     this.htmlLength = Number(el.dataset.length ?? 0);
+    this.source = el.dataset.source ?? "";
+    delete el.dataset.source; // kept here, not twice in the DOM
     this.tailStart = this.htmlLength;
     this.body = el.querySelector(".msg-body")!;
     this.tailEl = el.querySelector(".msg-tail")!;
@@ -41,6 +55,7 @@ export class Reply {
     if (d.seq !== this.seq + 1) return false;
     this.seq = d.seq;
     this.tail += d.text;
+    this.source += d.text;
     this.paintTail();
     return true;
   }
@@ -61,6 +76,7 @@ export class Reply {
       this.htmlLength = 0;
       this.tailStart = 0;
       this.tail = r.content;
+      this.source = r.content;
       this.seq = r.seq;
       this.paintTail();
       return;
@@ -73,6 +89,7 @@ export class Reply {
     this.seq = c.seq;
     this.el.dataset.status = c.status;
     this.el.dataset.seq = `${c.seq}`;
+    this.source = c.content;
     this.body.innerHTML = c.html;
     enhance(this.body);
     this.tail = "";
@@ -81,6 +98,10 @@ export class Reply {
     const error = this.el.querySelector<HTMLElement>(".msg-error")!;
     error.textContent = c.error ?? "";
     error.classList.toggle("d-none", !c.error);
+    const state = this.el.querySelector<HTMLElement>(".msg-state")!;
+    const label = stateLabel(c.status, c.content);
+    state.textContent = label ?? "";
+    state.classList.toggle("d-none", label === null);
     const regenerate = this.el.querySelector<HTMLElement>("[data-action=regenerate]");
     if (regenerate) regenerate.textContent = c.status === "failed" || c.status === "interrupted" ? "Retry" : "Regenerate";
     this.onChange();
@@ -98,7 +119,7 @@ export function userMessage(text: string): HTMLElement {
   el.className = "msg msg-user";
   el.dataset.testid = "message-user";
   el.innerHTML = '<h2 class="visually-hidden">You said</h2><div class="msg-body"></div>' +
-    '<div class="msg-actions"><button type="button" class="btn btn-sm btn-link" data-action="edit">Edit</button></div>';
+    '<div class="msg-actions"><button type="button" class="btn btn-sm btn-link" data-action="edit" data-testid="edit">Edit</button></div>';
   el.querySelector(".msg-body")!.textContent = text;
   return el;
 }
@@ -111,7 +132,7 @@ export function assistantMessage(modelName: string): HTMLElement {
   el.dataset.seq = "0";
   el.dataset.length = "0";
   el.innerHTML = '<h2 class="visually-hidden">Reply</h2><div class="msg-body md"></div><div class="msg-tail"></div>' +
-    '<p class="msg-error d-none" role="alert"></p><footer class="msg-meta small text-body-secondary" data-testid="message-meta"></footer>' +
+    '<p class="msg-state d-none" data-testid="message-state"></p><p class="msg-error d-none" role="alert"></p><footer class="msg-meta small text-body-secondary" data-testid="message-meta"></footer>' +
     '<div class="msg-actions"><button type="button" class="btn btn-sm btn-link" data-action="copy">Copy</button>' +
     '<button type="button" class="btn btn-sm btn-link" data-action="regenerate" data-testid="regenerate">Regenerate</button></div>';
   el.querySelector(".msg-meta")!.textContent = modelName;

@@ -2,6 +2,7 @@
 // Renders lazily in chunks, so 5,000 models cost a few hundred DOM nodes until the user scrolls.
 import { Caps, type Catalog, type CatalogModel, formatContext } from "./catalog";
 import { pinnedModels, recentModels, rememberModel, togglePinned } from "./preferences";
+import { icon } from "../icons";
 
 type Row =
   | { kind: "group"; key: string; label: string }
@@ -156,10 +157,11 @@ export class ModelPicker {
 
     const badges = document.createElement("span");
     badges.className = "model-badges";
-    const badge = (text: string, cls: string, title?: string) => {
+    const badge = (text: string, cls: string, title?: string, glyph?: string) => {
       const b = document.createElement("span");
       b.className = `model-badge ${cls}`;
       b.textContent = text;
+      if (glyph) b.insertAdjacentHTML("afterbegin", `${icon(glyph)} `);
       if (title) b.title = title;
       badges.append(" ", b);
     };
@@ -168,13 +170,13 @@ export class ModelPicker {
     if (m.caps & Caps.Reasoning) badge("reasoning", "badge-reasoning");
     const ctx = formatContext(m.context);
     if (ctx) badge(ctx, "badge-context", `${m.context} tokens of context`);
-    if (m.locked) badge(`🔒 ${m.tier}`, "badge-locked", `Needs the ${m.tier} tier`);
+    if (m.locked) badge(m.tier, "badge-locked", `Needs the ${m.tier} tier`, "lock-fill");
     const star = document.createElement("span");
     star.className = "model-pin";
     star.dataset.pin = "";
     star.setAttribute("aria-hidden", "true");
     star.title = "Pin (Shift+Enter)";
-    star.textContent = pinnedModels().includes(m.id) ? "★" : "☆";
+    star.innerHTML = icon(pinnedModels().includes(m.id) ? "star-fill" : "star");
     el.append(main, " ", badges, star);
     return el;
   }
@@ -249,6 +251,6 @@ export class ModelPicker {
     const pinned = togglePinned(row.model.id);
     this.count.textContent = `${row.model.name} ${pinned ? "pinned" : "unpinned"}.`;
     for (const star of this.list.querySelectorAll<HTMLElement>(`[data-model-id="${row.model.id}"] [data-pin]`))
-      star.textContent = pinned ? "★" : "☆";
+      star.innerHTML = icon(pinned ? "star-fill" : "star");
   }
 }

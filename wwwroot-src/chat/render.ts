@@ -1,38 +1,20 @@
-// What happens to server-rendered Markdown once it is in the page: code highlighting and copy
-// buttons (no inline script or style: CSP), and the one-line stats under a reply.
-import hljs from "highlight.js/lib/core";
-import bash from "highlight.js/lib/languages/bash";
-import csharp from "highlight.js/lib/languages/csharp";
-import css from "highlight.js/lib/languages/css";
-import go from "highlight.js/lib/languages/go";
-import java from "highlight.js/lib/languages/java";
-import javascript from "highlight.js/lib/languages/javascript";
-import json from "highlight.js/lib/languages/json";
-import python from "highlight.js/lib/languages/python";
-import rust from "highlight.js/lib/languages/rust";
-import sql from "highlight.js/lib/languages/sql";
-import typescript from "highlight.js/lib/languages/typescript";
-import xml from "highlight.js/lib/languages/xml";
-import yaml from "highlight.js/lib/languages/yaml";
+// What happens to server-rendered Markdown once it is in the page: code highlighting (dist/highlight.js,
+// loaded on demand) and copy buttons (no inline script or style: CSP), and the one-line stats under a reply.
+type Highlighter = { highlight(code: HTMLElement, language: string): void };
+let highlighter: Promise<Highlighter> | null = null;
 
-const languages = { bash, csharp, css, go, java, javascript, json, python, rust, sql, typescript, xml, yaml };
-for (const [name, language] of Object.entries(languages)) hljs.registerLanguage(name, language);
-hljs.registerAliases(["sh", "shell", "zsh"], { languageName: "bash" });
-hljs.registerAliases(["cs", "c#"], { languageName: "csharp" });
-hljs.registerAliases(["js", "jsx"], { languageName: "javascript" });
-hljs.registerAliases(["ts", "tsx"], { languageName: "typescript" });
-hljs.registerAliases(["html", "svg"], { languageName: "xml" });
-hljs.registerAliases(["py"], { languageName: "python" });
-hljs.registerAliases(["yml"], { languageName: "yaml" });
+/** dist/highlight.js under its fingerprinted URL (on #chat-app), loaded the first time a code block shows. */
+function loadHighlighter(): Promise<Highlighter> {
+  const url = document.getElementById("chat-app")?.dataset.highlighter ?? "/dist/highlight.js";
+  highlighter ??= import(url) as Promise<Highlighter>;
+  return highlighter;
+}
 
-/** Highlights code blocks and adds copy buttons inside a freshly rendered message body. */
+/** Adds copy buttons to the code blocks of a freshly rendered message body, and highlights them once loaded. */
 export function enhance(body: HTMLElement): void {
   for (const code of body.querySelectorAll<HTMLElement>("pre > code")) {
     const language = [...code.classList].find((c) => c.startsWith("language-"))?.slice(9);
-    if (language && hljs.getLanguage(language)) {
-      code.classList.add("hljs");
-      code.innerHTML = hljs.highlight(code.textContent ?? "", { language, ignoreIllegals: true }).value;
-    }
+    if (language) void loadHighlighter().then((h) => h.highlight(code, language), () => { /* stays plain text */ });
     const pre = code.parentElement!;
     if (pre.parentElement?.classList.contains("code-block")) continue;
     const wrapper = document.createElement("div");

@@ -1,5 +1,6 @@
 // The conversation list: newest first, paged, searchable; rename in place, delete with undo.
 import type { HubConnection } from "@microsoft/signalr";
+import { icon } from "../icons";
 
 export interface ConversationSummary { id: string; title: string; updatedAt: string; modelId: number | null }
 interface ConversationPage { items: ConversationSummary[]; nextBefore: string | null }
@@ -86,6 +87,12 @@ export class Sidebar {
   private setNext(next: string | null): void {
     this.nextBefore = next;
     this.more.classList.toggle("d-none", !next);
+    this.showEmpty();
+  }
+
+  /** An empty list says why: nothing found for the search, or nothing there at all. */
+  private showEmpty(): void {
+    this.empty.textContent = this.search.value.trim() ? "No matches." : "No conversations yet.";
     this.empty.classList.toggle("d-none", this.list.children.length > 0);
   }
 
@@ -99,8 +106,8 @@ export class Sidebar {
     li.dataset.id = c.id;
     li.dataset.updated = c.updatedAt;
     li.innerHTML = '<a class="conversation-link" data-testid="conversation-link"></a><span class="conversation-actions">' +
-      '<button type="button" class="btn btn-sm btn-icon" data-action="rename" title="Rename">✎</button>' +
-      '<button type="button" class="btn btn-sm btn-icon" data-action="delete" title="Delete">🗑</button></span>';
+      `<button type="button" class="btn btn-sm btn-icon" data-action="rename" title="Rename">${icon("pencil")}</button>` +
+      `<button type="button" class="btn btn-sm btn-icon" data-action="delete" title="Delete">${icon("trash")}</button></span>`;
     const link = li.querySelector<HTMLAnchorElement>("a")!;
     link.href = `/${c.id}`;
     link.textContent = c.title;
@@ -159,7 +166,7 @@ export class Sidebar {
     const next = item.nextElementSibling;
     await this.hub.invoke("Delete", id);
     item.remove();
-    this.empty.classList.toggle("d-none", this.list.children.length > 0);
+    this.showEmpty();
     const wasCurrent = id === this.current();
     if (wasCurrent) this.onCurrentDeleted();
     this.toast(`Deleted “${title}”.`, async () => {

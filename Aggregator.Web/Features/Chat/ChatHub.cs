@@ -2,6 +2,7 @@ using Aggregator.Web.Data;
 using Aggregator.Web.Features.Account;
 using Aggregator.Web.Features.Catalog;
 using Aggregator.Web.Upstream;
+using Aggregator.Web.Upstream.Usage;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.EntityFrameworkCore;
@@ -21,9 +22,11 @@ public sealed class ChatHub(
     GenerationManager generations,
     CatalogCache catalog,
     MarkdownRenderer markdown,
+    TierQuotas quotas,
     IOptions<ChatOptions> options) : Hub<IChatClient>
 {
     const string NotFound = "This conversation does not exist or was deleted.";
+    const string Busy = "A reply is still being written in this conversation. Stop it (or wait for it to finish), then try again.";
 
     string UserId => Context.User?.GetUserId() ?? throw new HubException("Not signed in.");
     Tier UserTier => Context.CurrentTier(); // as the database has it now, not as the cookie had it
@@ -39,17 +42,21 @@ public sealed class ChatHub(
     {
         ValidateText(request.Text);
         var model = await AllowedModelAsync(request.ModelId);
-        var conversation = request.ConversationId is { } id
+        var existing = request.ConversationId is { } id
             ? await conversations.FindAsync(UserId, id, Completes) ?? throw new HubException(NotFound)
-            : await conversations.CreateAsync(UserId, model.Id, Completes);
-        EnsureIdle(conversation.Id);
+            : null;
+        if (existing is not null) EnsureIdle(existing.Id);
 
-        conversation.ModelId = model.Id;
-        conversation.UpdatedAt = DateTime.UtcNow;
-        var question = new Message { ConversationId = conversation.Id, Role = MessageRole.User, Content = request.Text, Status = MessageStatus.Complete };
-        db.Messages.Add(question);
-        await db.SaveChangesAsync(Completes);
-        return await StartReplyAsync(conversation, question.Id, model);
+        return await WithinQuotaAsync(async quota =>
+        {
+            var conversation = existing ?? await conversations.CreateAsync(UserId, model.Id, Completes);
+            conversation.ModelId = model.Id;
+            conversation.UpdatedAt = DateTime.UtcNow;
+            var question = new Message { ConversationId = conversation.Id, Role = MessageRole.User, Content = request.Text, Status = MessageStatus.Complete };
+            db.Messages.Add(question);
+            await db.SaveChangesAsync(Completes);
+            return await StartReplyAsync(conversation, question.Id, model, quota);
+        });
     }
 
     /// <summary>Replaces the last reply with a new one (also the "retry" after a failure).</summary>
@@ -61,9 +68,12 @@ public sealed class ChatHub(
         var lastQuestion = await db.Messages.Where(m => m.ConversationId == conversation.Id && m.Role == MessageRole.User)
             .OrderByDescending(m => m.Id).Select(m => (long?)m.Id).FirstOrDefaultAsync(Completes)
             ?? throw new HubException("There is no question to answer again.");
-        await conversations.TruncateAfterAsync(conversation.Id, lastQuestion, Completes);
-        conversation.ModelId = model.Id;
-        return await StartReplyAsync(conversation, lastQuestion, model);
+        return await WithinQuotaAsync(async quota =>
+        {
+            await conversations.TruncateAfterAsync(conversation.Id, lastQuestion, Completes);
+            conversation.ModelId = model.Id;
+            return await StartReplyAsync(conversation, lastQuestion, model, quota);
+        });
     }
 
     /// <summary>Edit-and-resend: changes a question, drops everything after it, asks again.</summary>
@@ -75,12 +85,20 @@ public sealed class ChatHub(
         var model = await AllowedModelAsync(modelId);
         var question = await db.Messages.FirstOrDefaultAsync(m => m.Id == messageId && m.ConversationId == conversation.Id && m.Role == MessageRole.User, Completes)
             ?? throw new HubException("That message is not a question in this conversation.");
-        await conversations.TruncateAfterAsync(conversation.Id, question.Id, Completes);
-        question.Content = text;
-        conversation.ModelId = model.Id;
-        conversation.UpdatedAt = DateTime.UtcNow;
-        await db.SaveChangesAsync(Completes);
-        return await StartReplyAsync(conversation, question.Id, model);
+        var result = await WithinQuotaAsync(async quota =>
+        {
+            await conversations.TruncateAfterAsync(conversation.Id, question.Id, Completes);
+            question.Content = text;
+            // An automatic title was made from the first question: it follows that question's edit.
+            var retitle = conversation.TitleIsAutomatic && await conversations.IsFirstQuestionAsync(conversation.Id, question.Id, Completes);
+            if (retitle) conversation.Title = Conversations.TitleFrom(text);
+            conversation.ModelId = model.Id;
+            conversation.UpdatedAt = DateTime.UtcNow;
+            await db.SaveChangesAsync(Completes);
+            return (Sent: await StartReplyAsync(conversation, question.Id, model, quota), Retitled: retitle);
+        });
+        if (result.Retitled) await Clients.User(UserId).ConversationChanged(Conversations.Summary(conversation));
+        return result.Sent;
     }
 
     public Task<bool> Stop(Guid conversationId) => Task.FromResult(generations.Stop(conversationId, UserId));
@@ -119,7 +137,34 @@ public sealed class ChatHub(
         if (!await conversations.SetModelAsync(UserId, conversationId, model.Id, Completes)) throw new HubException(NotFound);
     }
 
-    async Task<SendResult> StartReplyAsync(Conversation conversation, long questionId, CatalogModel model)
+    /// <summary>
+    /// Takes one message from the user's quota before anything is written, so an over-quota user gets
+    /// a clear error and no orphan question; the ticket goes to the router with the generation, and is
+    /// given back when the write fails before the generation started.
+    /// </summary>
+    async Task<T> WithinQuotaAsync<T>(Func<QuotaTicket, Task<T>> write)
+    {
+        QuotaTicket quota;
+        try
+        {
+            quota = await quotas.AcquireAsync(UserId, UserTier, Completes);
+        }
+        catch (RouterException ex) when (ex.Error == RouterError.QuotaExceeded)
+        {
+            throw new HubException(ex.Message);
+        }
+        try
+        {
+            return await write(quota);
+        }
+        catch
+        {
+            quota.Refund();
+            throw;
+        }
+    }
+
+    async Task<SendResult> StartReplyAsync(Conversation conversation, long questionId, CatalogModel model, QuotaTicket quota)
     {
         var reply = new Message
         {
@@ -130,11 +175,11 @@ public sealed class ChatHub(
         await db.SaveChangesAsync(Completes);
 
         var history = await conversations.HistoryAsync(conversation.Id, questionId, Completes);
-        var request = new ChatRequest(UserId, UserTier, model.Id, history, MessageId: reply.Id);
+        var request = new ChatRequest(UserId, UserTier, model.Id, history, MessageId: reply.Id, Quota: quota);
         if (!generations.TryStart(new GenerationStart(UserId, conversation.Id, questionId, reply.Id, model.ModelId, request)))
         {
             await db.Messages.Where(m => m.Id == reply.Id).ExecuteDeleteAsync(Completes);
-            throw new HubException("A reply is already being written in this conversation. Stop it first.");
+            throw new HubException(Busy);
         }
         return new SendResult(conversation.Id, questionId, reply.Id);
     }
@@ -149,8 +194,7 @@ public sealed class ChatHub(
 
     void EnsureIdle(Guid conversationId)
     {
-        if (generations.IsStreaming(conversationId))
-            throw new HubException("A reply is already being written in this conversation. Stop it first.");
+        if (generations.IsStreaming(conversationId)) throw new HubException(Busy);
     }
 
     async Task<CatalogModel> AllowedModelAsync(long modelId)
@@ -163,7 +207,7 @@ public sealed class ChatHub(
     }
 
     internal static GenerationCompletedEvent Completed(Message m, MarkdownRenderer markdown) =>
-        new(m.ConversationId, m.Id, StatusNames.Of(m.Status), m.Seq, markdown.Render(m.Content),
+        new(m.ConversationId, m.Id, StatusNames.Of(m.Status), m.Seq, m.Content, markdown.Render(m.Content),
             new MessageStats(m.ModelName, m.PromptTokens, m.CompletionTokens, m.TokensEstimated, m.TimeToFirstTokenMs, m.DurationMs, m.FinishReason),
             m.Error);
 }

@@ -26,7 +26,8 @@ public sealed record GenerationStartedEvent(Guid ConversationId, long UserMessag
 public sealed record MessageStats(string? ModelName, int? PromptTokens, int? CompletionTokens, bool TokensEstimated,
     int? TimeToFirstTokenMs, int? DurationMs, string? FinishReason);
 
-public sealed record GenerationCompletedEvent(Guid ConversationId, long MessageId, string Status, int Seq, string Html,
+/// <param name="Content">The reply's Markdown source (what Copy copies); <paramref name="Html"/> is its rendering.</param>
+public sealed record GenerationCompletedEvent(Guid ConversationId, long MessageId, string Status, int Seq, string Content, string Html,
     MessageStats Stats, string? Error);
 
 public sealed record ConversationSummary(Guid Id, string Title, DateTime UpdatedAt, long? ModelId);

@@ -89,6 +89,10 @@ public sealed class Conversations(AppDbContext db)
             .Select(m => new ChatTurn(m.Role, m.Content))
             .ToListAsync(ct);
 
+    public async Task<bool> IsFirstQuestionAsync(Guid conversationId, long messageId, CancellationToken ct) =>
+        await db.Messages.Where(m => m.ConversationId == conversationId && m.Role == MessageRole.User)
+            .OrderBy(m => m.Id).Select(m => m.Id).FirstOrDefaultAsync(ct) == messageId;
+
     /// <summary>Drops every message after <paramref name="messageId"/> (for regenerate and edit-and-resend).</summary>
     public Task<int> TruncateAfterAsync(Guid conversationId, long messageId, CancellationToken ct) =>
         db.Messages.Where(m => m.ConversationId == conversationId && m.Id > messageId).ExecuteDeleteAsync(ct);

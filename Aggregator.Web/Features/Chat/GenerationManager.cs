@@ -177,7 +177,7 @@ public sealed partial class GenerationManager(
         }
 
         var stats = new MessageStats(g.ModelName, usage?.PromptTokens, usage?.CompletionTokens, usage?.Estimated ?? false, ttft, durationMs, finish);
-        var completed = new GenerationCompletedEvent(start.ConversationId, start.MessageId, StatusNames.Of(status), seq, markdown.Render(content), stats, error);
+        var completed = new GenerationCompletedEvent(start.ConversationId, start.MessageId, StatusNames.Of(status), seq, content, markdown.Render(content), stats, error);
         await SafeSendAsync(g, c => c.GenerationCompleted(completed));
         if (retitled is not null) await SafeSendAsync(g, c => c.ConversationChanged(retitled));
     }

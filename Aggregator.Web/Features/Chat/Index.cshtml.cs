@@ -59,6 +59,19 @@ public sealed class IndexModel(
         return new MessageView(m.Id, m.Role, StatusNames.Of(m.Status), content, html, seq, content.Length, live, stats, m.Error);
     }
 
+    /// <summary>
+    /// How a reply ended, when it did not simply complete; same words as stateLabel in wwwroot-src/chat/messages.ts,
+    /// so a reload shows what the live page showed. A reply stopped before its first token says so instead of
+    /// showing an empty block.
+    /// </summary>
+    public static string? StateLabel(string status, string text) => status switch
+    {
+        "stopped" => text.Length == 0 ? "Stopped before any reply" : "Stopped",
+        "interrupted" => "Interrupted",
+        "failed" => "Failed",
+        _ => null,
+    };
+
     public static string Meta(MessageStats s)
     {
         var parts = new List<string>();

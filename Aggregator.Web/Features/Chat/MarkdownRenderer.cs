@@ -1,4 +1,5 @@
 using Markdig;
+using Markdig.Extensions.EmphasisExtras;
 using Markdig.Extensions.Tables;
 using Markdig.Renderers.Html;
 using Markdig.Syntax;
@@ -11,7 +12,8 @@ namespace Aggregator.Web.Features.Chat;
 /// only http/https/mailto links survive (others become plain text), images become links (no
 /// third-party fetch from a model's say-so), table alignment uses classes (CSP forbids style
 /// attributes). Extensions that could emit attributes or embeds (generic attributes, media links)
-/// are deliberately left out.
+/// are deliberately left out, and so are superscript and subscript (<c>^x^</c>, <c>~x~</c>): models write
+/// maths such as <c>$E=mc^2$</c> and <c>a~i~</c>, which those would mangle.
 /// </summary>
 public sealed class MarkdownRenderer
 {
@@ -20,7 +22,7 @@ public sealed class MarkdownRenderer
         .UsePipeTables()
         .UseGridTables()
         .UseTaskLists()
-        .UseEmphasisExtras()
+        .UseEmphasisExtras(EmphasisExtraOptions.Strikethrough | EmphasisExtraOptions.Inserted | EmphasisExtraOptions.Marked)
         .UseListExtras()
         .UseDefinitionLists()
         .UseFootnotes()

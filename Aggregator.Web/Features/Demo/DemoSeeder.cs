@@ -68,8 +68,11 @@ public sealed partial class DemoSeeder(
             return;
         }
         LogReady(baseUrl);
-        if (provider.LastSyncedAt is null && provider.Enabled)
-            services.GetService<SyncScheduler>()?.Request(provider.Id, "demo");
+        if (provider.LastSyncedAt is null && provider.Enabled && services.GetService<SyncScheduler>() is { } scheduler)
+        {
+            LogSyncing();
+            scheduler.Request(provider.Id, "demo");
+        }
     }
 
     /// <summary>Configured <c>Demo:BaseUrl</c>, else the first address Kestrel listens on, wildcards made loopback.</summary>
@@ -93,6 +96,9 @@ public sealed partial class DemoSeeder(
 
     [LoggerMessage(LogLevel.Information, "Demo provider ready: upstream at {BaseUrl}")]
     partial void LogReady(string baseUrl);
+
+    [LoggerMessage(LogLevel.Information, "Demo provider: syncing its model list in the background…")]
+    partial void LogSyncing();
 
     [LoggerMessage(LogLevel.Warning, "Demo mode: a provider named {Name} exists and is not a demo provider; leaving it alone")]
     partial void LogNameTaken(string name);

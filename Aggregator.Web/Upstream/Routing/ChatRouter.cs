@@ -22,10 +22,19 @@ public sealed class ChatRouter(
 {
     public async IAsyncEnumerable<StreamEvent> StreamAsync(ChatRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        if (request.Messages.Count == 0)
-            throw new RouterException(RouterError.InvalidRequest, "A request needs at least one message.");
-        var plan = await resolver.ResolveAsync(request, cancellationToken);
-        var ticket = await quotas.AcquireAsync(request.UserId, request.UserTier, cancellationToken);
+        RoutePlan plan;
+        try
+        {
+            if (request.Messages.Count == 0)
+                throw new RouterException(RouterError.InvalidRequest, "A request needs at least one message.");
+            plan = await resolver.ResolveAsync(request, cancellationToken);
+        }
+        catch
+        {
+            request.Quota?.Refund(); // nothing was served
+            throw;
+        }
+        var ticket = request.Quota ?? await quotas.AcquireAsync(request.UserId, request.UserTier, cancellationToken);
         var o = options.CurrentValue;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(o.StreamDeadline);
