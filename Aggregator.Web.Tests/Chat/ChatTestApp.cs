@@ -23,7 +23,11 @@ public class ChatTestApp : AppFactory, IAsyncLifetime
     public MockUpstreamServer Mock { get; private set; } = null!;
 
     // Seeded rows only: the background sync would otherwise pull the mock's whole catalogue in.
-    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Sync:SchedulerEnabled"] = "false" };
+    // Admin:Email names nobody, so the first test user is not the Admin (who starts on the max tier).
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Sync:SchedulerEnabled"] = "false", ["Admin:Email"] = "nobody-admin@example.invalid",
+    };
     public long FreeModelId { get; private set; }
     public long ProModelId { get; private set; }
     public long HiddenModelId { get; private set; }
