@@ -115,7 +115,7 @@ public static class SecretsExtensions
         var box = scope.ServiceProvider.GetRequiredService<SecretBox>();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
         var sample = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions
-            .FirstOrDefaultAsync(db.ApiKeys.Select(k => k.EncryptedSecret));
+            .FirstOrDefaultAsync(db.ApiKeys.OrderBy(k => k.Id).Select(k => k.EncryptedSecret));
         if (sample is null) return;
         try { box.Decrypt(sample); }
         catch (Exception ex) when (ex is CryptographicException or FormatException)
