@@ -8,14 +8,16 @@ internal sealed class AnthropicEvents(MockRequest request, string model, ReplyPl
     readonly string _id = "msg_" + Guid.NewGuid().ToString("N")[..24];
     readonly bool _strings = request.Faults.Has("numbers_as_strings");
 
-    string StopReason => plan.Truncated ? "max_tokens" : "end_turn";
+    string StopReason => plan.ToolCall is not null ? "tool_use" : plan.Truncated ? "max_tokens" : "end_turn";
 
     public JsonObject Message()
     {
         var content = new JsonArray();
         if (plan.Reasoning.Count > 0)
             content.Add(new JsonObject { ["type"] = "thinking", ["thinking"] = plan.ReasoningText, ["signature"] = Signature });
-        content.Add(new JsonObject { ["type"] = "text", ["text"] = plan.Text });
+        content.Add(plan.ToolCall is { } call
+            ? new JsonObject { ["type"] = "tool_use", ["id"] = call.Id, ["name"] = call.Name, ["input"] = call.Input.DeepClone() }
+            : new JsonObject { ["type"] = "text", ["text"] = plan.Text });
         var message = Envelope(content, StopReason);
         message["usage"] = Usage(plan.CompletionTokens);
         return message;
@@ -36,6 +38,16 @@ internal sealed class AnthropicEvents(MockRequest request, string model, ReplyPl
             ? new JsonObject { ["type"] = "thinking", ["thinking"] = "" }
             : new JsonObject { ["type"] = "text", ["text"] = "" },
     });
+
+    /// <summary>Opens the tool_use block with an empty input; the input follows as JSON text fragments.</summary>
+    public string ToolUseStart(int index, MockToolCall call) => MockJson.Write(new JsonObject
+    {
+        ["type"] = "content_block_start",
+        ["index"] = index,
+        ["content_block"] = new JsonObject { ["type"] = "tool_use", ["id"] = call.Id, ["name"] = call.Name, ["input"] = new JsonObject() },
+    });
+
+    public string InputJsonDelta(int index, string partialJson) => Delta(index, new JsonObject { ["type"] = "input_json_delta", ["partial_json"] = partialJson });
 
     public string TextDelta(int index, string text) => Delta(index, new JsonObject { ["type"] = "text_delta", ["text"] = text });
 

@@ -16,6 +16,7 @@ internal static class AnthropicMessages
         if (OpenAIChat.IntOf(request.Json["max_tokens"]) is not { } maxTokens) { await request.ErrorAsync(MockError.MissingMaxTokens); return; }
         if (maxTokens < 1) { await request.ErrorAsync(MockError.BadParameter("max_tokens: Input should be greater than or equal to 1")); return; }
         if (!ModelLists.Serves(state, MockRoot.Anthropic, model)) { await request.ErrorAsync(MockError.ModelNotFound(model)); return; }
+        if (request.BrokenImage is { } broken) { await request.ErrorAsync(broken); return; }
 
         var plan = ReplyPlan.For(request, model, maxTokens);
         var events = new AnthropicEvents(request, model, plan);
@@ -50,19 +51,25 @@ internal static class AnthropicMessages
             await sse.EventAsync("content_block_stop", events.BlockStop(index));
             index++;
         }
-        await sse.EventAsync("content_block_start", events.BlockStart(index, thinking: false));
+        // A tool_use block streams its input as JSON fragments where a text block streams its tokens.
+        var call = plan.ToolCall;
+        await sse.EventAsync("content_block_start", call is not null ? events.ToolUseStart(index, call) : events.BlockStart(index, thinking: false));
         await sse.EventAsync("ping", """{"type":"ping"}""");
+        if (call is not null) await sse.EventAsync("content_block_delta", events.InputJsonDelta(index, ""));
 
+        var pieces = call?.Fragments.Count ?? plan.Tokens.Count;
         var dropAfter = faults.Argument("drop_after");
-        var errorAfter = faults.Has("error_event") || faults.Has("error_event_openrouter") ? Math.Min(3, plan.Tokens.Count) : -1;
+        var errorAfter = faults.Has("error_event") || faults.Has("error_event_openrouter") ? Math.Min(3, pieces) : -1;
         var endless = faults.Has("endless") && plan.Tokens.Count > 0;
         var sent = 0;
-        for (var i = 0; i < plan.Tokens.Count || endless; i++)
+        for (var i = 0; i < pieces || endless; i++)
         {
             if (sent == dropAfter) { await request.BreakConnectionAsync(); return; }
             if (sent == errorAfter) { await sse.EventAsync("error", events.OverloadedError()); return; }
             await OpenAIChat.Delay(endless ? TimeSpan.FromMilliseconds(100) : plan.PerToken, request.Aborted);
-            await sse.EventAsync("content_block_delta", events.TextDelta(index, plan.Tokens[i % plan.Tokens.Count]));
+            await sse.EventAsync("content_block_delta", call is not null
+                ? events.InputJsonDelta(index, call.Fragments[i])
+                : events.TextDelta(index, plan.Tokens[i % plan.Tokens.Count]));
             sent++;
             if (comments && i % 10 == 5)
             {

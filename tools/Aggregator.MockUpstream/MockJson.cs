@@ -16,6 +16,9 @@ internal static class MockJson
 
     public static string Write(JsonNode node) => node.ToJsonString(Options);
 
+    /// <summary>The node's text when it is a JSON string; null for anything else (never throws on a wrong type).</summary>
+    public static string? StringOf(JsonNode? node) => node is JsonValue v && v.TryGetValue(out string? s) ? s : null;
+
     /// <summary>A number, or its text when the <c>numbers_as_strings</c> quirk is on.</summary>
     public static JsonNode Number(long value, bool asString) =>
         asString ? JsonValue.Create(value.ToString(CultureInfo.InvariantCulture)) : JsonValue.Create(value);

@@ -10,9 +10,11 @@ internal sealed partial record ReplyPlan(
     bool Truncated,
     int PromptTokens,
     TimeSpan FirstDelay,
-    TimeSpan PerToken)
+    TimeSpan PerToken,
+    MockToolCall? ToolCall = null)
 {
-    public int CompletionTokens => Tokens.Count + Reasoning.Count;
+    /// <summary>Content chunks, reasoning chunks and tool-argument fragments: one token each.</summary>
+    public int CompletionTokens => Tokens.Count + Reasoning.Count + (ToolCall?.Fragments.Count ?? 0);
     public string Text => string.Concat(Tokens);
     public string ReasoningText => string.Concat(Reasoning);
 
@@ -23,13 +25,15 @@ internal sealed partial record ReplyPlan(
     {
         var options = request.State.Options;
         var user = request.LastUserText ?? "";
-        var tokens = ExactReply().Match(user) is { Success: true } exact
-            ? Tokenize(exact.Groups[1].Value)
-            : Compose(user, model, Magic(user, "tokens") is { } n ? (int)Math.Clamp(n, 1, 1_000_000) : options.ReplyTokens, request.Faults.Has("huge"));
+        var toolCall = MockTools.For(request);
+        var tokens = toolCall is not null ? []
+            : ExactReply().Match(user) is { Success: true } exact ? Tokenize(exact.Groups[1].Value)
+            : Compose(Opening(request, user), model, Magic(user, "tokens") is { } n ? (int)Math.Clamp(n, 1, 1_000_000) : options.ReplyTokens, request.Faults.Has("huge"));
         var reasoning = request.Faults.Has("reasoning") ? Tokenize(Thinking) : [];
 
         var truncated = false;
-        if (maxTokens is { } max && max > 0 && reasoning.Count + tokens.Count > max)
+        // A tool call is never cut: its arguments must stay valid JSON.
+        if (toolCall is null && maxTokens is { } max && max > 0 && reasoning.Count + tokens.Count > max)
         {
             truncated = true;
             reasoning = [.. reasoning.Take(max)];
@@ -41,11 +45,25 @@ internal sealed partial record ReplyPlan(
             : tps > 0 ? TimeSpan.FromSeconds(1 / tps) : TimeSpan.Zero;
         var firstDelay = Magic(user, "delay") is { } delay ? TimeSpan.FromMilliseconds(delay) : options.FirstTokenDelay;
         var promptTokens = Math.Max(1, (int)Math.Ceiling(request.PromptCharacters() / 4.0));
-        return new ReplyPlan(tokens, reasoning, truncated, promptTokens, firstDelay, perToken);
+        return new ReplyPlan(tokens, reasoning, truncated, promptTokens, firstDelay, perToken, toolCall);
     }
 
+    /// <summary>
+    /// The first line echoes what the model answers: the tool result the conversation ends with, else the
+    /// last user message; then how many images arrived, so tests can see what reached the model.
+    /// </summary>
+    static string Opening(MockRequest request, string user)
+    {
+        var opening = request.ToolResultText is { } result
+            ? $"The tool returned: \"{FirstWords(result)}\""
+            : $"You said: \"{FirstWords(user)}\"";
+        return request.Images.Count > 0 ? $"{opening}\n\nI see {request.Images.Count} image(s)." : opening;
+    }
+
+    static string FirstWords(string text) => string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Take(12));
+
     /// <summary>Echo plus Markdown with a heading, a list, a table and a fenced code block, padded or cut to <paramref name="count"/> tokens.</summary>
-    static List<string> Compose(string user, string model, int count, bool huge)
+    static List<string> Compose(string opening, string model, int count, bool huge)
     {
         if (huge)
         {
@@ -53,9 +71,8 @@ internal sealed partial record ReplyPlan(
             var block = string.Concat(Enumerable.Repeat(Filler, 9))[..1023] + " ";
             return [.. Enumerable.Repeat(block, 10_240)];
         }
-        var echo = string.Join(' ', user.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Take(12));
         var text = $"""
-            You said: "{echo}"
+            {opening}
 
             ## Mock reply
 

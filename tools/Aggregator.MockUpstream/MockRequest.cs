@@ -19,6 +19,11 @@ internal sealed class MockRequest
     public bool BodyIsValidJson { get; init; }
     public string? ApiKey { get; init; }
     public string? LastUserText { get; init; }
+    /// <summary>The text of the tool result the conversation ends with (OpenAI role <c>tool</c>, Anthropic <c>tool_result</c>), or null.</summary>
+    public string? ToolResultText { get; init; }
+    public IReadOnlyList<ReceivedImage> Images { get; init; } = [];
+    /// <summary>The first image part a provider would refuse (broken data URL, bad media type), as its 400.</summary>
+    public MockError? BrokenImage { get; init; }
     public MockFaults Faults { get; init; } = MockFaults.None;
     public string RequestId { get; } = "req_" + Guid.NewGuid().ToString("N")[..24];
     public Random Random { get; } = new(42);
@@ -50,12 +55,15 @@ internal sealed class MockRequest
         var key = KeyOf(http.Request, root);
         var lastUser = json is null ? null : LastUserMessage(json);
         var headers = http.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
-        state.Record(new ReceivedRequest(http.Request.Path, http.Request.Method, headers, body, key, DateTimeOffset.UtcNow));
+        var (images, brokenImage) = MockImages.Read(json, root);
+        state.Record(new ReceivedRequest(http.Request.Path, http.Request.Method, headers, body, key, DateTimeOffset.UtcNow) { Images = images });
 
         return new MockRequest
         {
             Http = http, Root = root, State = state, Body = body, Json = json, BodyIsValidJson = valid, ApiKey = key,
             LastUserText = lastUser,
+            ToolResultText = json is null ? null : MockTools.ResultText(json, root),
+            Images = images, BrokenImage = brokenImage,
             Faults = MockFaults.Resolve(http.Request.Headers[MockFaults.Header], lastUser, key, state),
         };
     }

@@ -25,13 +25,16 @@ public static class MockUpstreamExtensions
 
         group.MapGet("/openai/v1/models", (HttpContext http, MockUpstreamState state) => ModelLists.HandleAsync(http, MockRoot.OpenAI, "openai", state));
         group.MapPost("/openai/v1/chat/completions", (HttpContext http, MockUpstreamState state) => OpenAIChat.HandleAsync(http, MockRoot.OpenAI, state));
+        group.MapPost("/openai/v1/embeddings", (HttpContext http, MockUpstreamState state) => OpenAIEmbeddings.HandleAsync(http, MockRoot.OpenAI, state));
 
         group.MapGet("/openrouter/api/v1/models", (HttpContext http, MockUpstreamState state) => ModelLists.HandleAsync(http, MockRoot.OpenRouter, "openrouter", state));
         group.MapPost("/openrouter/api/v1/chat/completions", (HttpContext http, MockUpstreamState state) => OpenAIChat.HandleAsync(http, MockRoot.OpenRouter, state));
+        group.MapPost("/openrouter/api/v1/embeddings", (HttpContext http, MockUpstreamState state) => OpenAIEmbeddings.HandleAsync(http, MockRoot.OpenRouter, state));
 
         group.MapGet("/aihubmix/v1/models", (HttpContext http, MockUpstreamState state) => ModelLists.HandleAsync(http, MockRoot.AiHubMix, "aihubmix-legacy", state));
         group.MapGet("/aihubmix/api/v1/models", (HttpContext http, MockUpstreamState state) => ModelLists.HandleAsync(http, MockRoot.AiHubMix, "aihubmix-rich", state));
         group.MapPost("/aihubmix/v1/chat/completions", (HttpContext http, MockUpstreamState state) => OpenAIChat.HandleAsync(http, MockRoot.AiHubMix, state));
+        group.MapPost("/aihubmix/v1/embeddings", (HttpContext http, MockUpstreamState state) => OpenAIEmbeddings.HandleAsync(http, MockRoot.AiHubMix, state));
 
         group.MapGet("/anthropic/v1/models", (HttpContext http, MockUpstreamState state) => ModelLists.HandleAsync(http, MockRoot.Anthropic, "anthropic", state));
         group.MapPost("/anthropic/v1/messages", (HttpContext http, MockUpstreamState state) => AnthropicMessages.HandleAsync(http, state));

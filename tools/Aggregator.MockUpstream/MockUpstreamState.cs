@@ -10,7 +10,11 @@ public sealed record ReceivedRequest(
     IReadOnlyDictionary<string, string> Headers,
     string Body,
     string? ApiKey,
-    DateTimeOffset At);
+    DateTimeOffset At)
+{
+    /// <summary>The image parts of a chat request (every message, in order), as they reached the upstream.</summary>
+    public IReadOnlyList<ReceivedImage> Images { get; init; } = [];
+}
 
 /// <summary>Runtime state of a mock: catalogue size and generation, per-key faults, and what was received.</summary>
 public sealed class MockUpstreamState(IOptions<MockUpstreamOptions> options)

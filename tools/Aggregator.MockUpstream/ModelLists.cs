@@ -12,19 +12,26 @@ namespace Aggregator.MockUpstream;
 /// </summary>
 internal static class ModelLists
 {
-    sealed record Lookup(HashSet<string> Ids, HashSet<string> OpenRouterIds);
+    sealed record Lookup(Dictionary<string, MockModel> Ids, Dictionary<string, MockModel> OpenRouterIds);
     static readonly ConditionalWeakTable<IReadOnlyList<MockModel>, Lookup> Lookups = new();
 
     /// <summary>Whether a root serves this model id (OpenRouter uses vendor/model ids; Anthropic only claude-*).</summary>
-    public static bool Serves(MockUpstreamState state, MockRoot root, string id)
+    public static bool Serves(MockUpstreamState state, MockRoot root, string id) => Find(state, root, id) is not null;
+
+    /// <summary>The model a root serves under this id, or null.</summary>
+    public static MockModel? Find(MockUpstreamState state, MockRoot root, string id)
     {
-        var lookup = Lookups.GetValue(state.Models, models => new Lookup(
-            [.. models.Select(m => m.Id)], [.. models.Select(m => m.OpenRouterId)]));
+        var lookup = Lookups.GetValue(state.Models, models =>
+        {
+            var (ids, openRouterIds) = (new Dictionary<string, MockModel>(StringComparer.Ordinal), new Dictionary<string, MockModel>(StringComparer.Ordinal));
+            foreach (var m in models) { ids.TryAdd(m.Id, m); openRouterIds.TryAdd(m.OpenRouterId, m); }
+            return new Lookup(ids, openRouterIds);
+        });
         return root switch
         {
-            MockRoot.OpenRouter => lookup.OpenRouterIds.Contains(id),
-            MockRoot.Anthropic => id.StartsWith("claude-", StringComparison.Ordinal) && lookup.Ids.Contains(id),
-            _ => lookup.Ids.Contains(id),
+            MockRoot.OpenRouter => lookup.OpenRouterIds.GetValueOrDefault(id),
+            MockRoot.Anthropic => id.StartsWith("claude-", StringComparison.Ordinal) ? lookup.Ids.GetValueOrDefault(id) : null,
+            _ => lookup.Ids.GetValueOrDefault(id),
         };
     }
 

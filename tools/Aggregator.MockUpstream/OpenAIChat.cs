@@ -14,6 +14,7 @@ internal static class OpenAIChat
         if (request.Model is not { Length: > 0 } model) { await request.ErrorAsync(MockError.MissingModel); return; }
         if (request.Json!["messages"] is not JsonArray) { await request.ErrorAsync(MockError.MissingMessages); return; }
         if (!ModelLists.Serves(state, root, model)) { await request.ErrorAsync(MockError.ModelNotFound(model)); return; }
+        if (request.BrokenImage is { } broken) { await request.ErrorAsync(broken); return; }
 
         var maxTokens = IntOf(request.Json["max_completion_tokens"]) ?? IntOf(request.Json["max_tokens"]);
         var plan = ReplyPlan.For(request, model, maxTokens);
@@ -39,7 +40,10 @@ internal static class OpenAIChat
         await sse.DataAsync(chunks.Role());
 
         var dropAfter = faults.Argument("drop_after");
-        var errorAfter = faults.Has("error_event") || faults.Has("error_event_openrouter") ? Math.Min(3, plan.Tokens.Count) : -1;
+        // A tool call streams its argument fragments where a text answer streams its tokens; faults cut either.
+        var toolFragments = plan.ToolCall?.Fragments;
+        var pieces = toolFragments?.Count ?? plan.Tokens.Count;
+        var errorAfter = faults.Has("error_event") || faults.Has("error_event_openrouter") ? Math.Min(3, pieces) : -1;
         var sent = 0;
         foreach (var reasoning in plan.Reasoning)
         {
@@ -47,7 +51,7 @@ internal static class OpenAIChat
             await sse.DataAsync(chunks.Reasoning(reasoning));
         }
         var endless = faults.Has("endless") && plan.Tokens.Count > 0;
-        for (var i = 0; i < plan.Tokens.Count || endless; i++)
+        for (var i = 0; i < pieces || endless; i++)
         {
             if (sent == dropAfter) { await request.BreakConnectionAsync(); return; }
             if (sent == errorAfter)
@@ -56,7 +60,7 @@ internal static class OpenAIChat
                 return;
             }
             await Delay(endless ? TimeSpan.FromMilliseconds(100) : plan.PerToken, request.Aborted);
-            await sse.DataAsync(chunks.Content(plan.Tokens[i % plan.Tokens.Count]));
+            await sse.DataAsync(toolFragments is not null ? chunks.ToolArguments(toolFragments[i]) : chunks.Content(plan.Tokens[i % plan.Tokens.Count]));
             sent++;
             if (i % 10 == 5)
             {

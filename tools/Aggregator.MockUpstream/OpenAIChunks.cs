@@ -12,11 +12,13 @@ internal sealed class OpenAIChunks(MockRequest request, string model, ReplyPlan 
     /// <summary>DeepSeek and most one-api relays say reasoning_content; OpenRouter says reasoning.</summary>
     readonly string _reasoningField = request.Root == MockRoot.OpenRouter ? "reasoning" : "reasoning_content";
 
-    string FinishReason => plan.Truncated ? "length" : "stop";
+    string FinishReason => plan.ToolCall is not null ? "tool_calls" : plan.Truncated ? "length" : "stop";
 
     public JsonObject Completion()
     {
-        var message = new JsonObject { ["role"] = "assistant", ["content"] = plan.Text, ["refusal"] = null };
+        var message = plan.ToolCall is { } call
+            ? new JsonObject { ["role"] = "assistant", ["content"] = null, ["tool_calls"] = new JsonArray(ToolCall(call, call.Arguments, withIndex: false)), ["refusal"] = null }
+            : new JsonObject { ["role"] = "assistant", ["content"] = plan.Text, ["refusal"] = null };
         if (plan.Reasoning.Count > 0) message[_reasoningField] = plan.ReasoningText;
         var body = new JsonObject
         {
@@ -34,7 +36,26 @@ internal sealed class OpenAIChunks(MockRequest request, string model, ReplyPlan 
         return body;
     }
 
-    public string Role() => Chunk(new JsonObject { ["role"] = "assistant", ["content"] = "" }, null);
+    /// <summary>The first chunk; for a tool call it also opens the call (id, name, empty arguments), as OpenAI does.</summary>
+    public string Role() => plan.ToolCall is { } call
+        ? Chunk(new JsonObject { ["role"] = "assistant", ["content"] = null, ["tool_calls"] = new JsonArray(ToolCall(call, "", withIndex: true)), ["refusal"] = null }, null)
+        : Chunk(new JsonObject { ["role"] = "assistant", ["content"] = "" }, null);
+
+    /// <summary>One fragment of the call's arguments: only index and the text, to be concatenated per index.</summary>
+    public string ToolArguments(string fragment) => Chunk(new JsonObject
+    {
+        ["tool_calls"] = new JsonArray(new JsonObject { ["index"] = 0, ["function"] = new JsonObject { ["arguments"] = fragment } }),
+    }, null);
+
+    static JsonObject ToolCall(MockToolCall call, string arguments, bool withIndex)
+    {
+        var json = new JsonObject();
+        if (withIndex) json["index"] = 0;
+        json["id"] = call.Id;
+        json["type"] = "function";
+        json["function"] = new JsonObject { ["name"] = call.Name, ["arguments"] = arguments };
+        return json;
+    }
 
     /// <summary>The hot path of every stream: one token in a pre-rendered chunk.</summary>
     public string Content(string token)
