@@ -142,6 +142,26 @@ public class ToolCallTests
     }
 
     [Fact]
+    public async Task Reasoning_streams_before_the_tool_call_opens_and_stream_faults_cut_tool_calls_too()
+    {
+        await using var mock = await MockUpstreamServer.StartAsync();
+        var url = mock.OpenAIUrl + "/chat/completions";
+        var (_, events) = await StreamAsync(OpenAIRequest(url, OpenAIBody(stream: true), fault: "reasoning"));
+
+        var deltas = Chunks(events).Where(c => c["choices"] is JsonArray { Count: > 0 }).Select(c => c["choices"]![0]!["delta"]!).ToList();
+        var firstReasoning = deltas.FindIndex(d => d["reasoning_content"] is not null);
+        var opening = deltas.FindIndex(d => d["tool_calls"]?[0]?["id"] is not null);
+        Assert.True(firstReasoning > 0 && opening > firstReasoning, $"reasoning at {firstReasoning}, call opened at {opening}");
+        Assert.Equal(1, deltas.Count(d => d["tool_calls"]?[0]?["id"] is not null));
+        var arguments = string.Concat(deltas.Select(d => (string?)d["tool_calls"]?[0]?["function"]?["arguments"] ?? ""));
+        Assert.True(JsonNode.DeepEquals(ExpectedArguments, JsonNode.Parse(arguments)));
+
+        var (_, cut) = await StreamAsync(OpenAIRequest(url, OpenAIBody(stream: true), fault: "error_event"));
+        Assert.Equal("server_error", (string?)JsonNode.Parse(cut[^1].Data)!["error"]!["type"]);
+        Assert.Equal(3, Chunks(cut[..^1]).Count(c => c["choices"]![0]!["delta"]!["tool_calls"]?[0]?["function"]?["arguments"] is JsonValue v && v.GetValue<string>().Length > 0));
+    }
+
+    [Fact]
     public async Task Tool_choice_picks_the_named_tool_or_none_and_the_text_switch_answers_in_text()
     {
         await using var mock = await MockUpstreamServer.StartAsync();

@@ -50,6 +50,7 @@ internal static class OpenAIChat
             await Delay(plan.PerToken, request.Aborted);
             await sse.DataAsync(chunks.Reasoning(reasoning));
         }
+        if (plan.ToolCall is { } call && plan.Reasoning.Count > 0) await sse.DataAsync(chunks.ToolOpening(call));
         var endless = faults.Has("endless") && plan.Tokens.Count > 0;
         for (var i = 0; i < pieces || endless; i++)
         {

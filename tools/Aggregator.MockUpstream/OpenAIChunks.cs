@@ -36,10 +36,16 @@ internal sealed class OpenAIChunks(MockRequest request, string model, ReplyPlan 
         return body;
     }
 
-    /// <summary>The first chunk; for a tool call it also opens the call (id, name, empty arguments), as OpenAI does.</summary>
-    public string Role() => plan.ToolCall is { } call
+    /// <summary>
+    /// The first chunk; for a tool call it also opens the call (id, name, empty arguments), as OpenAI does,
+    /// unless reasoning comes first: then the call opens after it (<see cref="ToolOpening"/>).
+    /// </summary>
+    public string Role() => plan.ToolCall is { } call && plan.Reasoning.Count == 0
         ? Chunk(new JsonObject { ["role"] = "assistant", ["content"] = null, ["tool_calls"] = new JsonArray(ToolCall(call, "", withIndex: true)), ["refusal"] = null }, null)
         : Chunk(new JsonObject { ["role"] = "assistant", ["content"] = "" }, null);
+
+    /// <summary>Opens the tool call after reasoning chunks: index, id, type and name, empty arguments.</summary>
+    public string ToolOpening(MockToolCall call) => Chunk(new JsonObject { ["tool_calls"] = new JsonArray(ToolCall(call, "", withIndex: true)) }, null);
 
     /// <summary>One fragment of the call's arguments: only index and the text, to be concatenated per index.</summary>
     public string ToolArguments(string fragment) => Chunk(new JsonObject
