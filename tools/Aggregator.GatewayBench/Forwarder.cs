@@ -36,7 +36,7 @@ public static class Forwarder
             using var request = new HttpRequestMessage(HttpMethod.Post, chatUrl) { Content = new StreamContent(http.Request.Body) };
             request.Content.Headers.ContentLength = http.Request.ContentLength;
             if (http.Request.ContentType is { } contentType) request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
-            request.Headers.TryAddWithoutValidation("Authorization", http.Request.Headers.Authorization.ToString());
+            if (http.Request.Headers.Authorization is [{ } authorization]) request.Headers.TryAddWithoutValidation("Authorization", authorization);
 
             using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
             http.Response.StatusCode = (int)response.StatusCode;

@@ -78,7 +78,8 @@ public sealed class LoadDriver(HttpClient client, BenchOptions options)
             if (response.IsSuccessStatusCode && firstByte != 0) into.Add(end - start, firstByte - start);
             else into.Error($"HTTP {(int)response.StatusCode}");
         }
-        catch (Exception e) when (e is HttpRequestException or IOException)
+        // A timeout counts as an error; only the run being stopped ends the run.
+        catch (Exception e) when (e is HttpRequestException or IOException || e is OperationCanceledException && !ct.IsCancellationRequested)
         {
             into.Error(e.Message);
         }

@@ -22,7 +22,8 @@ public static class GatewayBenchMain
 
         using var stop = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
-        await RunAsync(options, stop.Token);
+        try { await RunAsync(options, stop.Token); }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested) { return 130; }
         return 0;
     }
 
