@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
 # Runs a benchmark against real PostgreSQL and Redis started like the tests' ones.
 # Usage: ./bench.sh sync | router | catalog   (see README "Benchmarks")
+#        ./bench.sh gateway [--gateway http://127.0.0.1:PORT --token agg-…] [--rate 500]   (see docs/benchmarks.md)
 set -uo pipefail
 cd "$(dirname "$0")"
+if [ "${1:-}" = gateway ]; then
+  # Mock, forwarder and load driver only: no database. A gateway to compare is started separately and named by URL.
+  shift
+  dotnet build -c Release -nologo -v q tools/Aggregator.GatewayBench || exit 2
+  exec dotnet run -c Release --no-build --project tools/Aggregator.GatewayBench -- "$@"
+fi
 . scripts/servers.sh
 install_missing || exit 2
 trap stop_servers EXIT INT TERM
