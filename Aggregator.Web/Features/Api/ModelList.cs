@@ -15,6 +15,7 @@ public static class ModelList
     public static async Task<IResult> GetAsync(HttpContext http, ApiCatalog catalog, string id)
     {
         var caller = http.Features.GetRequiredFeature<ApiCaller>();
+        id = Uri.UnescapeDataString(id); // SDKs escape the slash of provider/model (%2F); routing leaves it escaped
         // The same rule as requests: a locked or disallowed model is simply not there for this caller.
         var model = (await catalog.ListAsync(caller, http.RequestAborted)).FirstOrDefault(m => m.Id == id)
                     ?? throw new ApiException(ApiError.ModelNotFound(id));
