@@ -153,6 +153,15 @@ public sealed class ApiErrorTests(ApiTestApp app) : IClassFixture<ApiTestApp>
     }
 
     [Fact]
+    public async Task A_body_over_the_limit_is_a_413()
+    {
+        var client = await ClientAsync();
+        var huge = new string('a', 5 * 1024 * 1024);
+        var error = await (await client.PostAsync("/v1/chat/completions", ApiTestApp.Chat("mock/gpt-4o-mini", huge))).ErrorAsync(413);
+        Assert.Equal("request_too_large", error.GetProperty("code").GetString());
+    }
+
+    [Fact]
     public async Task Every_key_failing_is_a_502()
     {
         var client = await ClientAsync();

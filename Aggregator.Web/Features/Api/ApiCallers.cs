@@ -28,6 +28,7 @@ public sealed class ApiCallers(IDbContextFactory<AppDbContext> dbs, TimeProvider
 
     readonly ConcurrentDictionary<string, Entry> _byHash = new(StringComparer.Ordinal);
     readonly ConcurrentDictionary<long, DateTime> _lastUsed = new();
+    long _generation; // moves on with every clear: a load that raced a revoke is not kept
 
     /// <summary>The caller a secret stands for, or why it stands for nobody.</summary>
     public async ValueTask<(ApiCaller? Caller, TokenRefusal Refusal)> AuthenticateAsync(string secret, CancellationToken ct)
@@ -37,9 +38,12 @@ public sealed class ApiCallers(IDbContextFactory<AppDbContext> dbs, TimeProvider
         if (!_byHash.TryGetValue(hash, out var entry) || time.GetElapsedTime(entry.LoadedAt) > Freshness)
         {
             var loadedAt = time.GetTimestamp();
+            var generation = Interlocked.Read(ref _generation);
             entry = new Entry(await LoadAsync(hash, ct), loadedAt);
             if (_byHash.Count >= MaxEntries) _byHash.Clear();
             _byHash[hash] = entry;
+            // A change committed while we read may not be in what we read: do not keep it for the next request.
+            if (Interlocked.Read(ref _generation) != generation) _byHash.TryRemove(hash, out _);
         }
 
         var now = time.GetUtcNow();
@@ -65,7 +69,11 @@ public sealed class ApiCallers(IDbContextFactory<AppDbContext> dbs, TimeProvider
 
     ValueTask ICommittedChangesListener.OnCommittedAsync(ChangedData changes, CancellationToken cancellationToken)
     {
-        if ((changes & (ChangedData.Tokens | ChangedData.Accounts)) != 0) _byHash.Clear();
+        if ((changes & (ChangedData.Tokens | ChangedData.Accounts)) != 0)
+        {
+            Interlocked.Increment(ref _generation);
+            _byHash.Clear();
+        }
         return ValueTask.CompletedTask;
     }
 
