@@ -55,10 +55,18 @@ public sealed class AccessibilityTests(BrowserFixture browser, KestrelApp app) :
         await page.GotoAsync("/Account/ChangePassword");
         await AssertAccessibleAsync(page, "change password");
 
+        await page.GotoAsync("/Account/Tokens");
+        await page.GetByLabel("Name").FillAsync("a11y");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create token" }).ClickAsync();
+        await page.GetByTestId("new-token").WaitForAsync();
+        await AssertAccessibleAsync(page, "API tokens with a new token");
+
         if (await page.GetByTestId("nav-admin").CountAsync() > 0)
         {
             await page.GotoAsync("/Admin/Users");
             await AssertAccessibleAsync(page, "admin users");
+            await page.GotoAsync("/Admin/Tokens");
+            await AssertAccessibleAsync(page, "admin API tokens");
         }
         else
         {

@@ -31,7 +31,7 @@ public sealed class AdminGatingTests(BrowserFixture browser, KestrelApp app) : B
         await Expect(page.GetByTestId("tier-badge")).ToHaveClassAsync(new Regex(@"\btier-free\b"));
         await Expect(page.GetByTestId("nav-admin")).ToHaveCountAsync(0);
 
-        foreach (var path in new[] { "/Admin", "/Admin/Users" })
+        foreach (var path in new[] { "/Admin", "/Admin/Users", "/Admin/Tokens" })
         {
             var response = await page.GotoAsync(path);
             Assert.Equal(403, response!.Status);

@@ -1,6 +1,7 @@
 using Aggregator.Web.Data;
 using Aggregator.Web.Features.Account;
 using Aggregator.Web.Features.Admin;
+using Aggregator.Web.Features.Api;
 using Aggregator.Web.Features.Catalog;
 using Aggregator.Web.Features.Chat;
 using Aggregator.Web.Features.Demo;
@@ -23,6 +24,7 @@ try
     builder.Services.AddModelSync();
     builder.Services.AddUpstream();    // router: key pool, failover, adapters, usage, quotas
     builder.AddChat();        // conversations, SignalR hub, generations
+    builder.Services.AddApi(); // OpenAI-compatible /v1 with personal access tokens
     builder.AddDemo();        // built-in mock upstream and a seeded demo provider (Demo:Enabled)
     builder.Services.AddResponseDelivery(); // compression of pages and JSON
     // Run from a build's output in any environment (tests, a Production-mode `dotnet run`), static assets
@@ -61,6 +63,7 @@ try
     app.MapRazorPages().WithStaticAssets(); // tag helpers write the fingerprinted URLs
     app.MapCatalog();
     app.MapChat();
+    app.MapApi();
     app.LogWhereToOpen();
 
     await app.RunAsync();

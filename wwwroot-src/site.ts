@@ -10,3 +10,21 @@ document.addEventListener("submit", (e) => {
   const message = form.dataset.confirm ?? (e.submitter as HTMLElement | null)?.dataset.confirm;
   if (message && !window.confirm(message)) e.preventDefault();
 });
+
+// Buttons marked [data-copy="#id"] copy that field's value (or text) to the clipboard.
+document.addEventListener("click", async (e) => {
+  const button = (e.target as HTMLElement).closest<HTMLButtonElement>("button[data-copy]");
+  if (!button) return;
+  const source = document.querySelector<HTMLInputElement | HTMLElement>(button.dataset.copy!);
+  if (!source) return;
+  const text = source instanceof HTMLInputElement ? source.value : (source.textContent ?? "");
+  const label = button.textContent;
+  try {
+    await navigator.clipboard.writeText(text);
+    button.textContent = "Copied";
+  } catch {
+    if (source instanceof HTMLInputElement) source.select(); // no clipboard access: select for Ctrl+C
+    button.textContent = "Press Ctrl+C";
+  }
+  setTimeout(() => (button.textContent = label), 1500);
+});

@@ -19,6 +19,7 @@ public abstract class AppDbContext(DbContextOptions options)
     public DbSet<Message> Messages => Set<Message>();
     public DbSet<UsageRecord> Usage => Set<UsageRecord>();
     public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();
+    public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
     /// <summary>
@@ -129,6 +130,17 @@ public abstract class AppDbContext(DbContextOptions options)
             e.HasIndex(u => new { u.ModelId, u.Day });
             e.Property(u => u.Source).HasMaxLength(16);
             e.Property(u => u.CostUsd).HasPrecision(18, 8);
+        });
+
+        builder.Entity<ApiToken>(e =>
+        {
+            e.HasOne(t => t.User).WithMany().HasForeignKey(t => t.UserId).OnDelete(DeleteBehavior.Cascade);
+            e.HasIndex(t => t.SecretHash).IsUnique();
+            e.HasIndex(t => new { t.UserId, t.CreatedAt });
+            e.Property(t => t.Name).HasMaxLength(100);
+            e.Property(t => t.Prefix).HasMaxLength(16);
+            e.Property(t => t.SecretHash).HasMaxLength(64);
+            e.Property(t => t.AllowedModels).HasMaxLength(2000);
         });
 
         builder.Entity<AuditEntry>(e =>

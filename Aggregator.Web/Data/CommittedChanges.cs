@@ -15,6 +15,8 @@ public enum ChangedData
     Catalog = 1,
     /// <summary>A user's tier or roles.</summary>
     Accounts = 2,
+    /// <summary>A personal access token was created, revoked or deleted (not its last-used time).</summary>
+    Tokens = 4,
 }
 
 /// <summary>Told after a save that changed <see cref="ChangedData"/> has committed (never for a save that failed or rolled back).</summary>
@@ -100,9 +102,10 @@ public sealed partial class CommittedChangesInterceptor(IServiceProvider service
                 Provider or ApiKey or AiModel => ChangedData.Catalog,
                 AppUser when entry.State != EntityState.Modified || entry.Property(nameof(AppUser.Tier)).IsModified => ChangedData.Accounts,
                 IdentityUserRole<string> => ChangedData.Accounts,
+                ApiToken when entry.State != EntityState.Modified || entry.Property(nameof(ApiToken.RevokedAt)).IsModified => ChangedData.Tokens,
                 _ => ChangedData.None,
             };
-            if (changes == (ChangedData.Catalog | ChangedData.Accounts)) break;
+            if (changes == (ChangedData.Catalog | ChangedData.Accounts | ChangedData.Tokens)) break;
         }
         _pending.GetOrCreateValue(context).Saving = changes;
     }

@@ -206,6 +206,29 @@ public sealed class UsageRecord
     public decimal? CostUsd { get; set; }
 }
 
+/// <summary>
+/// A personal access token for the /v1 API. Only the SHA-256 of the secret is stored; the secret
+/// is shown once. It never grants more than its owner has now (tier, lockout, existence).
+/// </summary>
+public sealed class ApiToken
+{
+    public long Id { get; set; }
+    public required string UserId { get; set; }
+    public AppUser? User { get; set; }
+    public required string Name { get; set; }
+    /// <summary>What lists show, e.g. "agg-AbCdEfGh": enough to recognise, useless to call with.</summary>
+    public required string Prefix { get; set; }
+    /// <summary>Hex SHA-256 of the whole secret: a random 32-byte secret needs no salt or slow hash.</summary>
+    public required string SecretHash { get; set; }
+    public DateTime CreatedAt { get; set; } = DateTime.UtcNow;
+    public DateTime? ExpiresAt { get; set; }
+    public DateTime? RevokedAt { get; set; }
+    public DateTime? LastUsedAt { get; set; }
+    /// <summary>Comma-separated model ids or patterns ("openai/*"); null or empty: every model of the owner's tier.</summary>
+    public string? AllowedModels { get; set; }
+    public int? RequestsPerMinute { get; set; }
+}
+
 public sealed class AuditEntry
 {
     public long Id { get; set; }

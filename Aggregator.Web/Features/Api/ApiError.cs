@@ -1,0 +1,77 @@
+using System.Globalization;
+using System.Text.Json;
+using Aggregator.Web.Upstream;
+
+namespace Aggregator.Web.Features.Api;
+
+/// <summary>
+/// An error in OpenAI's shape, <c>{"error":{"message","type","param","code"}}</c>, with its status
+/// (and Retry-After for limits). Thrown as <see cref="ApiException"/> anywhere in a request; the
+/// API's endpoint filter turns it into the response, so no /v1 caller ever gets HTML or a redirect.
+/// </summary>
+public sealed record ApiError(int Status, string Type, string? Code, string Message, string? Param = null, TimeSpan? RetryAfter = null) : IResult
+{
+    public static ApiError BadRequest(string message, string? param, string code = "invalid_value") =>
+        new(StatusCodes.Status400BadRequest, "invalid_request_error", code, message, param);
+
+    public static ApiError Unauthorized(string message) =>
+        new(StatusCodes.Status401Unauthorized, "invalid_request_error", "invalid_api_key", message);
+
+    public static ApiError ModelNotFound(string model) =>
+        new(StatusCodes.Status404NotFound, "invalid_request_error", "model_not_found",
+            $"The model '{model}' does not exist or you do not have access to it. GET /v1/models lists the ids you can use.", "model");
+
+    public static ApiError ModelNotAllowed(string message) =>
+        new(StatusCodes.Status403Forbidden, "permission_error", "model_not_allowed", message, "model");
+
+    public static ApiError RateLimited(string message, TimeSpan retryAfter) =>
+        new(StatusCodes.Status429TooManyRequests, "rate_limit_error", "rate_limit_exceeded", message, null, retryAfter);
+
+    public static ApiError NotFound(string message) =>
+        new(StatusCodes.Status404NotFound, "invalid_request_error", "not_found", message);
+
+    public static ApiError Internal() =>
+        new(StatusCodes.Status500InternalServerError, "server_error", "internal_error", "The server failed to handle the request. Try again.");
+
+    /// <summary>The router's refusals in the API's terms.</summary>
+    public static ApiError From(RouterException ex) => ex.Error switch
+    {
+        RouterError.ModelNotFound or RouterError.ModelUnavailable =>
+            new(StatusCodes.Status404NotFound, "invalid_request_error", "model_not_found", ex.Message, "model"),
+        RouterError.TierTooLow => ModelNotAllowed(ex.Message),
+        RouterError.QuotaExceeded => RateLimited(ex.Message, ex.RetryAfter ?? TimeSpan.FromMinutes(1)),
+        RouterError.InvalidRequest => BadRequest(ex.Message, null),
+        RouterError.ProviderDisabled or RouterError.NoActiveKey =>
+            new(StatusCodes.Status503ServiceUnavailable, "server_error", "model_unavailable", ex.Message, "model", ex.RetryAfter),
+        _ => new(StatusCodes.Status502BadGateway, "upstream_error", "upstream_failed", ex.Message, null, ex.RetryAfter),
+    };
+
+    public void WriteBody(Utf8JsonWriter w)
+    {
+        w.WriteStartObject();
+        w.WriteStartObject("error"u8);
+        w.WriteString("message"u8, Message);
+        w.WriteString("type"u8, Type);
+        if (Param is null) w.WriteNull("param"u8); else w.WriteString("param"u8, Param);
+        if (Code is null) w.WriteNull("code"u8); else w.WriteString("code"u8, Code);
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    public async Task ExecuteAsync(HttpContext httpContext)
+    {
+        var response = httpContext.Response;
+        response.StatusCode = Status;
+        response.ContentType = "application/json";
+        if (RetryAfter is { } after)
+            response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(after.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        await using (var w = new Utf8JsonWriter(response.BodyWriter)) WriteBody(w);
+        await response.BodyWriter.FlushAsync(httpContext.RequestAborted);
+    }
+}
+
+/// <summary>Ends the request with <see cref="Error"/>.</summary>
+public sealed class ApiException(ApiError error) : Exception(error.Message)
+{
+    public ApiError Error { get; } = error;
+}

@@ -1,0 +1,146 @@
+using System.Buffers;
+using System.Text.Json;
+using Aggregator.Web.Upstream;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Aggregator.Web.Features.Api;
+
+/// <summary>
+/// <c>POST /v1/chat/completions</c> on the chat's router (<see cref="IChatRouter"/>): same resolution,
+/// key rotation, failover, usage recording and tier quotas. Refusals before the upstream answered get
+/// a proper status; once a stream has started, a failure ends it with an OpenAI-style error event and
+/// no <c>[DONE]</c>.
+/// </summary>
+public static class ChatCompletions
+{
+    /// <summary>Larger bodies are refused before parsing (text-only requests; images come later).</summary>
+    public const int MaxBodyBytes = 4 * 1024 * 1024;
+
+    public static async Task<IResult> HandleAsync(HttpContext http, ApiCatalog catalog, TokenRateLimits limits, IChatRouter router)
+    {
+        var caller = http.Features.GetRequiredFeature<ApiCaller>();
+        var ct = http.RequestAborted;
+        var body = ChatCompletionBody.Parse((await ReadBodyAsync(http.Request, ct)).Span);
+        var model = await catalog.ResolveAsync(caller, body.Model, ct);
+        limits.Acquire(caller);
+
+        var request = new ChatRequest(caller.UserId, caller.Tier, model.Model.Id, body.Messages,
+            MaxTokens: body.MaxTokens, Temperature: body.Temperature, Extra: body.Extra, Source: "api");
+        var id = "chatcmpl-" + Guid.NewGuid().ToString("N");
+        var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+
+        // The first event (the route, after failover settled) decides between an HTTP error and a reply.
+        var events = router.StreamAsync(request, ct).GetAsyncEnumerator(ct);
+        try
+        {
+            try
+            {
+                if (!await events.MoveNextAsync()) throw new RouterException(RouterError.UpstreamFailed, "The upstream sent nothing.");
+            }
+            catch (RouterException ex)
+            {
+                return ApiError.From(ex);
+            }
+            var reply = new CompletionWriter(id, created, model.Id);
+            if (body.Stream) await StreamAsync(http, events, reply, body.IncludeUsage, ct);
+            else return await CollectAsync(http, events, reply);
+            return Results.Empty;
+        }
+        finally
+        {
+            await events.DisposeAsync();
+        }
+    }
+
+    static async Task StreamAsync(HttpContext http, IAsyncEnumerator<StreamEvent> events, CompletionWriter reply, bool includeUsage, CancellationToken ct)
+    {
+        var response = http.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no"; // reverse proxies: pass chunks on as they come
+        http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        var output = response.BodyWriter;
+
+        reply.Chunk(output, role: true, content: "", finish: null);
+        await output.FlushAsync(ct);
+        try
+        {
+            do
+            {
+                switch (events.Current)
+                {
+                    case ContentDelta { Text.Length: > 0 } d:
+                        reply.Chunk(output, role: false, content: d.Text, finish: null);
+                        await output.FlushAsync(ct);
+                        break;
+                    case StreamCompleted c:
+                        reply.Chunk(output, role: false, content: null, finish: c.FinishReason);
+                        if (includeUsage) reply.UsageChunk(output, c.Usage);
+                        CompletionWriter.Done(output);
+                        await output.FlushAsync(ct);
+                        return;
+                }
+            } while (await events.MoveNextAsync());
+            throw new RouterException(RouterError.Interrupted, "The upstream stream ended without finishing.");
+        }
+        catch (RouterException ex)
+        {
+            // Headers are gone: the failure becomes the stream's last event, and no [DONE] follows.
+            CompletionWriter.ErrorEvent(output, ApiError.From(ex));
+            await output.FlushAsync(CancellationToken.None);
+        }
+    }
+
+    static async Task<IResult> CollectAsync(HttpContext http, IAsyncEnumerator<StreamEvent> events, CompletionWriter reply)
+    {
+        var text = new System.Text.StringBuilder();
+        try
+        {
+            do
+            {
+                switch (events.Current)
+                {
+                    case ContentDelta d:
+                        text.Append(d.Text);
+                        break;
+                    case StreamCompleted c:
+                        return new CompletionResult(reply, text.ToString(), c);
+                }
+            } while (await events.MoveNextAsync());
+            return ApiError.From(new RouterException(RouterError.Interrupted, "The upstream stream ended without finishing."));
+        }
+        catch (RouterException ex)
+        {
+            return ApiError.From(ex);
+        }
+    }
+
+    static async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpRequest request, CancellationToken ct)
+    {
+        if (request.ContentLength > MaxBodyBytes) throw new ApiException(TooLarge());
+        var buffer = new ArrayBufferWriter<byte>((int)(request.ContentLength ?? 4096));
+        while (true)
+        {
+            var read = await request.BodyReader.ReadAsync(ct);
+            foreach (var segment in read.Buffer) buffer.Write(segment.Span);
+            request.BodyReader.AdvanceTo(read.Buffer.End);
+            if (buffer.WrittenCount > MaxBodyBytes) throw new ApiException(TooLarge());
+            if (read.IsCompleted) return buffer.WrittenMemory;
+        }
+    }
+
+    static ApiError TooLarge() => new(StatusCodes.Status413PayloadTooLarge, "invalid_request_error", "request_too_large",
+        $"The body is larger than {MaxBodyBytes / (1024 * 1024)} MB.");
+
+    sealed class CompletionResult(CompletionWriter reply, string content, StreamCompleted completed) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.StatusCode = StatusCodes.Status200OK;
+            httpContext.Response.ContentType = "application/json";
+            reply.Completion(httpContext.Response.BodyWriter, content, completed);
+            await httpContext.Response.BodyWriter.FlushAsync(httpContext.RequestAborted);
+        }
+    }
+}
