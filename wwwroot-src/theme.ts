@@ -31,13 +31,23 @@ function apply(theme: Theme): void {
 }
 
 apply(current());
-media.addEventListener("change", () => { if (stored() === null) apply(current()); });
-window.addEventListener("storage", (e) => { if (e.key === storageKey) apply(current()); });
+media.addEventListener("change", () => { if (stored() === null) switchInstantly(current()); });
+window.addEventListener("storage", (e) => { if (e.key === storageKey) switchInstantly(current()); });
 document.addEventListener("DOMContentLoaded", () => apply(current()));
 document.addEventListener("click", (e) => {
   const button = (e.target as Element | null)?.closest("[data-theme-toggle]");
   if (!button) return;
   const next: Theme = current() === "dark" ? "light" : "dark";
   try { localStorage.setItem(storageKey, next); } catch { /* not remembered, still applied */ }
-  apply(next);
+  switchInstantly(next);
 });
+
+// Colours change at once, not through each element's colour transition: a half-faded page for
+// 150 ms looks broken and, measured mid-fade, fails contrast. The class lives for two frames.
+function switchInstantly(theme: Theme): void {
+  const root = document.documentElement;
+  root.classList.add("theme-switching");
+  apply(theme);
+  void getComputedStyle(root).color; // flush styles while transitions are off
+  requestAnimationFrame(() => requestAnimationFrame(() => root.classList.remove("theme-switching")));
+}

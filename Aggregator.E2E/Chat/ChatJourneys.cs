@@ -322,7 +322,12 @@ public sealed partial class ChatJourneys(BrowserFixture browser, ChatKestrelApp 
         await AssertNoSeriousViolationsAsync(page);
         await page.Keyboard.PressAsync("Escape");
 
-        await page.Locator("[data-theme-toggle]").ClickAsync(); // dark theme has its own contrast
+        // Dark theme has its own contrast. The switch is instant (no colour transitions), so the
+        // scan right after the click sees the final colours, as a user's eye does.
+        await page.Locator("[data-theme-toggle]").ClickAsync();
+        await Expect(page.Locator("html")).ToHaveAttributeAsync("data-bs-theme", "dark");
+        Assert.Equal(0, await page.EvaluateAsync<int>(
+            "() => document.getAnimations().filter(a => a instanceof CSSTransition).length"));
         await AssertNoSeriousViolationsAsync(page);
     });
 
