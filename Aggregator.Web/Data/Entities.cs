@@ -28,7 +28,8 @@ public enum ModelCapabilities
 
 public enum SyncRunStatus { Running = 0, Succeeded = 1, Failed = 2 }
 
-public enum MessageRole { System = 0, User = 1, Assistant = 2 }
+/// <summary>Tool is an API-only role (a tool result); conversations in the database never hold one.</summary>
+public enum MessageRole { System = 0, User = 1, Assistant = 2, Tool = 3 }
 
 public enum MessageStatus { Complete = 0, Streaming = 1, Stopped = 2, Interrupted = 3, Failed = 4 }
 

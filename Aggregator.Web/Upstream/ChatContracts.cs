@@ -6,13 +6,57 @@ namespace Aggregator.Web.Upstream;
 // The one streaming interface between callers (chat hub, OpenAI-compatible API) and the router.
 // Callers never see a provider's wire format, an API key or an HttpClient.
 
-public sealed record ChatTurn(MessageRole Role, string Content);
+/// <summary>
+/// One message of a conversation. <see cref="Content"/> is always its text (parts joined), so
+/// estimates, titles and text-only upstreams need nothing else; the richer parts are optional.
+/// </summary>
+public sealed record ChatTurn(MessageRole Role, string Content)
+{
+    /// <summary>Text and images in order, when the message has more than text; null: <see cref="Content"/> is all.</summary>
+    public IReadOnlyList<ContentPart>? Parts { get; init; }
+    /// <summary>An assistant message's tool calls (Anthropic: its tool_use blocks).</summary>
+    public IReadOnlyList<ToolCall>? ToolCalls { get; init; }
+    /// <summary>A <see cref="MessageRole.Tool"/> message: the call it answers (Anthropic: tool_result.tool_use_id).</summary>
+    public string? ToolCallId { get; init; }
+    /// <summary>A tool result the tool reported as an error (Anthropic's is_error).</summary>
+    public bool IsError { get; init; }
+}
+
+public abstract record ContentPart;
+public sealed record TextPart(string Text) : ContentPart;
+/// <summary>An image: a remote URL, or inline data (a data URL's media type and base64 payload).</summary>
+public sealed record ImagePart(string? Url, string? MediaType, string? Base64Data, string? Detail = null) : ContentPart
+{
+    /// <summary>The image as OpenAI's image_url.url: the URL, or a data URL rebuilt from the inline data.</summary>
+    public string AsUrl() => Url ?? $"data:{MediaType};base64,{Base64Data}";
+}
+
+/// <summary>A call the model made: arguments are the JSON text exactly as produced.</summary>
+public sealed record ToolCall(string Id, string Name, string Arguments);
+
+/// <summary>A function the caller offers; <see cref="Parameters"/> is its JSON Schema.</summary>
+public sealed record ToolDefinition(string Name, string? Description, JsonNode? Parameters);
+
+/// <summary>OpenAI's tool_choice in neutral terms: auto, none, required (Anthropic "any"), or one named function.</summary>
+public sealed record ToolChoice(ToolChoiceMode Mode, string? Name = null, bool? ParallelToolCalls = null)
+{
+    public static readonly ToolChoice Auto = new(ToolChoiceMode.Auto);
+}
+public enum ToolChoiceMode { Auto, None, Required, Function }
+
+/// <summary>
+/// The caller's body as it arrived, for an upstream that speaks the same standard: that adapter sends
+/// it with only model and streaming fields replaced, so fields this server does not know (and every
+/// field inside messages) pass through untouched. Other standards are built from the neutral fields.
+/// </summary>
+public sealed record NativeBody(ApiStandard Standard, JsonObject Body);
 
 /// <param name="ModelId">Catalogue row id (<see cref="AiModel.Id"/>): names provider and model id together.</param>
 /// <param name="Extra">Unknown OpenAI request fields, forwarded untouched by the OpenAI adapter.</param>
 /// <param name="MessageId">Assistant message being produced, recorded on the usage row.</param>
 /// <param name="Quota">A message already counted by the caller (the chat checks the quota before it writes the
 /// question); the router settles or refunds it. Null: the router takes it from the user's quota itself.</param>
+/// <param name="ApiTokenId">The personal access token the request came with (API requests), recorded on the usage row.</param>
 public sealed record ChatRequest(
     string UserId,
     Tier UserTier,
@@ -23,7 +67,24 @@ public sealed record ChatRequest(
     JsonObject? Extra = null,
     string Source = "chat",
     long? MessageId = null,
-    Usage.QuotaTicket? Quota = null);
+    Usage.QuotaTicket? Quota = null,
+    long? ApiTokenId = null)
+{
+    /// <summary>Top-level system prompt kept apart from the turns (Anthropic callers); adapters put it first.</summary>
+    public string? System { get; init; }
+    public IReadOnlyList<ToolDefinition>? Tools { get; init; }
+    public ToolChoice? ToolChoice { get; init; }
+    public IReadOnlyList<string>? Stop { get; init; }
+    public double? TopP { get; init; }
+    /// <summary>OpenAI's response_format object as sent (text, json_object, json_schema).</summary>
+    public JsonObject? ResponseFormat { get; init; }
+    /// <summary>minimal, low, medium or high (OpenAI reasoning_effort; Anthropic: a thinking budget).</summary>
+    public string? ReasoningEffort { get; init; }
+    /// <summary>Anthropic thinking budget asked for directly by an Anthropic caller.</summary>
+    public int? ThinkingBudget { get; init; }
+    /// <summary>The caller's own body, for an upstream of the same standard; see <see cref="NativeBody"/>.</summary>
+    public NativeBody? Native { get; init; }
+}
 
 public sealed record TokenUsage(int PromptTokens, int CompletionTokens, int ReasoningTokens = 0, int CachedTokens = 0, bool Estimated = false)
 {

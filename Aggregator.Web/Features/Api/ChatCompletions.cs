@@ -25,7 +25,7 @@ public static class ChatCompletions
         limits.Acquire(caller);
 
         var request = new ChatRequest(caller.UserId, caller.Tier, model.Model.Id, body.Messages,
-            MaxTokens: body.MaxTokens, Temperature: body.Temperature, Extra: body.Extra, Source: "api");
+            MaxTokens: body.MaxTokens, Temperature: body.Temperature, Extra: body.Extra, Source: "api", ApiTokenId: caller.TokenId);
         var id = "chatcmpl-" + Guid.NewGuid().ToString("N");
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 

@@ -23,6 +23,7 @@ public sealed class AnthropicAdapter(int defaultMaxTokens) : ProtocolAdapter
 
     public override ReadOnlyMemory<byte> BuildBody(ModelRoute model, ChatRequest request)
     {
+        if (request.Native is { Standard: ApiStandard.Anthropic } native) return Forward(model, native.Body);
         var buffer = NewBuffer();
         using var w = new Utf8JsonWriter(buffer, WriterOptions);
         w.WriteStartObject();
@@ -74,6 +75,25 @@ public sealed class AnthropicAdapter(int defaultMaxTokens) : ProtocolAdapter
                     break;
             }
         }
+        w.WriteEndObject();
+        w.Flush();
+        return buffer.WrittenMemory;
+    }
+
+    /// <summary>An Anthropic caller's body as it came: only the model and streaming are ours.</summary>
+    static ReadOnlyMemory<byte> Forward(ModelRoute model, JsonObject body)
+    {
+        var buffer = NewBuffer();
+        using var w = new Utf8JsonWriter(buffer, WriterOptions);
+        w.WriteStartObject();
+        w.WriteString("model"u8, model.ModelId);
+        foreach (var (name, value) in body)
+        {
+            if (name is "model" or "stream") continue;
+            w.WritePropertyName(name);
+            if (value is null) w.WriteNullValue(); else value.WriteTo(w);
+        }
+        w.WriteBoolean("stream"u8, true);
         w.WriteEndObject();
         w.Flush();
         return buffer.WrittenMemory;

@@ -13,6 +13,7 @@ public sealed class OpenAIAdapter : ProtocolAdapter
 
     public override ReadOnlyMemory<byte> BuildBody(ModelRoute model, ChatRequest request)
     {
+        if (request.Native is { Standard: Data.ApiStandard.OpenAI } native) return Forward(model, native.Body);
         var buffer = NewBuffer();
         using var w = new Utf8JsonWriter(buffer, WriterOptions);
         w.WriteStartObject();
@@ -45,6 +46,31 @@ public sealed class OpenAIAdapter : ProtocolAdapter
                 w.WritePropertyName(name);
                 WriteNode(w, value);
             }
+        w.WriteEndObject();
+        w.Flush();
+        return buffer.WrittenMemory;
+    }
+
+    /// <summary>An OpenAI caller's body as it came: only the model and the streaming fields are ours.</summary>
+    static ReadOnlyMemory<byte> Forward(ModelRoute model, JsonObject body)
+    {
+        var buffer = NewBuffer();
+        using var w = new Utf8JsonWriter(buffer, WriterOptions);
+        w.WriteStartObject();
+        w.WriteString("model"u8, model.ModelId);
+        foreach (var (name, value) in body)
+        {
+            if (name is "model" or "stream" or "stream_options") continue;
+            w.WritePropertyName(name);
+            WriteNode(w, value);
+        }
+        w.WriteBoolean("stream"u8, true);
+        w.WriteStartObject("stream_options"u8);
+        w.WriteBoolean("include_usage"u8, true);
+        if (body["stream_options"] is JsonObject callerOptions)
+            foreach (var (name, value) in callerOptions)
+                if (name != "include_usage") { w.WritePropertyName(name); WriteNode(w, value); }
+        w.WriteEndObject();
         w.WriteEndObject();
         w.Flush();
         return buffer.WrittenMemory;

@@ -23,6 +23,7 @@ public abstract class ProtocolAdapter
     {
         MessageRole.System => "system",
         MessageRole.Assistant => "assistant",
+        MessageRole.Tool => "tool",
         _ => "user",
     };
 }
