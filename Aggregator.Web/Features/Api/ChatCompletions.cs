@@ -13,14 +13,11 @@ namespace Aggregator.Web.Features.Api;
 /// </summary>
 public static class ChatCompletions
 {
-    /// <summary>Larger bodies are refused before parsing (text-only requests; images come later).</summary>
-    public const int MaxBodyBytes = 4 * 1024 * 1024;
-
     public static async Task<IResult> HandleAsync(HttpContext http, ApiCatalog catalog, TokenRateLimits limits, IChatRouter router)
     {
         var caller = http.Features.GetRequiredFeature<ApiCaller>();
         var ct = http.RequestAborted;
-        var body = ChatCompletionBody.Parse((await ReadBodyAsync(http.Request, ct)).Span);
+        var body = ChatCompletionBody.Parse((await ApiBody.ReadAsync(http.Request, ct)).Span);
         var model = await catalog.ResolveAsync(caller, body.Model, ct);
         limits.Acquire(caller);
 
@@ -115,23 +112,6 @@ public static class ChatCompletions
             return ApiError.From(ex);
         }
     }
-
-    static async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpRequest request, CancellationToken ct)
-    {
-        if (request.ContentLength > MaxBodyBytes) throw new ApiException(TooLarge());
-        var buffer = new ArrayBufferWriter<byte>((int)(request.ContentLength ?? 4096));
-        while (true)
-        {
-            var read = await request.BodyReader.ReadAsync(ct);
-            foreach (var segment in read.Buffer) buffer.Write(segment.Span);
-            request.BodyReader.AdvanceTo(read.Buffer.End);
-            if (buffer.WrittenCount > MaxBodyBytes) throw new ApiException(TooLarge());
-            if (read.IsCompleted) return buffer.WrittenMemory;
-        }
-    }
-
-    static ApiError TooLarge() => new(StatusCodes.Status413PayloadTooLarge, "invalid_request_error", "request_too_large",
-        $"The body is larger than {MaxBodyBytes / (1024 * 1024)} MB.");
 
     sealed class CompletionResult(CompletionWriter reply, string content, StreamCompleted completed) : IResult
     {
