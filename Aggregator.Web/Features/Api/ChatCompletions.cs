@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text.Json;
 using Aggregator.Web.Upstream;
 using Microsoft.AspNetCore.Http.Features;
