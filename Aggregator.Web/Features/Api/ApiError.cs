@@ -1,13 +1,17 @@
 using System.Globalization;
 using System.Text.Json;
+using Aggregator.Web.Data;
 using Aggregator.Web.Upstream;
 
 namespace Aggregator.Web.Features.Api;
 
 /// <summary>
-/// An error in OpenAI's shape, <c>{"error":{"message","type","param","code"}}</c>, with its status
-/// (and Retry-After for limits). Thrown as <see cref="ApiException"/> anywhere in a request; the
-/// API's endpoint filter turns it into the response, so no /v1 caller ever gets HTML or a redirect.
+/// An API error with its status (and Retry-After for limits), written in the caller's protocol
+/// (<see cref="CallerStandard"/>): OpenAI's <c>{"error":{"message","type","param","code"}}</c> or
+/// Anthropic's <c>{"type":"error","error":{"type","message"}}</c>. Thrown as <see cref="ApiException"/>
+/// anywhere in a request; the API's endpoint filter turns it into the response, so no /v1 caller ever
+/// gets HTML, a redirect or the other protocol's shape. <see cref="Type"/> is the OpenAI type;
+/// Anthropic's follows from the status.
 /// </summary>
 public sealed record ApiError(int Status, string Type, string? Code, string Message, string? Param = null, TimeSpan? RetryAfter = null) : IResult
 {
@@ -46,6 +50,40 @@ public sealed record ApiError(int Status, string Type, string? Code, string Mess
         _ => new(StatusCodes.Status502BadGateway, "upstream_error", "upstream_failed", ex.Message, null, ex.RetryAfter),
     };
 
+    /// <summary>Anthropic's error type for the status (their API reference's table).</summary>
+    public string AnthropicType => Status switch
+    {
+        StatusCodes.Status401Unauthorized => "authentication_error",
+        StatusCodes.Status402PaymentRequired => "billing_error",
+        StatusCodes.Status403Forbidden => "permission_error",
+        StatusCodes.Status404NotFound => "not_found_error",
+        StatusCodes.Status413PayloadTooLarge => "request_too_large",
+        StatusCodes.Status429TooManyRequests => "rate_limit_error",
+        StatusCodes.Status503ServiceUnavailable or 529 => "overloaded_error",
+        >= 500 => "api_error",
+        _ => "invalid_request_error",
+    };
+
+    /// <summary>The body in the caller's protocol.</summary>
+    public void WriteBody(Utf8JsonWriter w, ApiStandard standard)
+    {
+        if (standard == ApiStandard.Anthropic) WriteAnthropicBody(w);
+        else WriteBody(w);
+    }
+
+    /// <summary>Anthropic's shape, the same in an HTTP body and in a stream's <c>event: error</c>.</summary>
+    public void WriteAnthropicBody(Utf8JsonWriter w)
+    {
+        w.WriteStartObject();
+        w.WriteString("type"u8, "error");
+        w.WriteStartObject("error"u8);
+        w.WriteString("type"u8, AnthropicType);
+        w.WriteString("message"u8, Message);
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    /// <summary>OpenAI's shape.</summary>
     public void WriteBody(Utf8JsonWriter w)
     {
         w.WriteStartObject();
@@ -65,7 +103,7 @@ public sealed record ApiError(int Status, string Type, string? Code, string Mess
         response.ContentType = "application/json";
         if (RetryAfter is { } after)
             response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(after.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-        await using (var w = new Utf8JsonWriter(response.BodyWriter)) WriteBody(w);
+        await using (var w = new Utf8JsonWriter(response.BodyWriter)) WriteBody(w, CallerStandard.Of(httpContext));
         await response.BodyWriter.FlushAsync(httpContext.RequestAborted);
     }
 }

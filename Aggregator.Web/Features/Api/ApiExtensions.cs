@@ -5,9 +5,9 @@ using Microsoft.AspNetCore.Diagnostics;
 namespace Aggregator.Web.Features.Api;
 
 /// <summary>
-/// The OpenAI-compatible API under <c>/v1</c>, authenticated by personal access tokens only (a browser's
-/// session cookie is not accepted there, so no cross-site request can use it). Every answer is JSON,
-/// errors in OpenAI's shape: no redirect, no HTML error page.
+/// The OpenAI- and Anthropic-compatible API under <c>/v1</c>, authenticated by personal access tokens only (a
+/// browser's session cookie is not accepted there, so no cross-site request can use it). Every answer is JSON,
+/// errors in the caller's protocol (<see cref="CallerStandard"/>): no redirect, no HTML error page.
 /// </summary>
 public static partial class ApiExtensions
 {
@@ -32,6 +32,9 @@ public static partial class ApiExtensions
         v1.MapGet("/models", ModelList.ListAsync);
         v1.MapGet("/models/{**id}", ModelList.GetAsync);
         v1.MapPost("/chat/completions", ChatCompletions.HandleAsync);
+        v1.MapPost("/messages", Messages.HandleAsync).WithMetadata(CallerStandard.Anthropic);
+        app.Map("/v1/messages/{**rest}", (string? rest) => ApiError.NotFound($"There is no endpoint /v1/messages/{rest}."))
+            .AllowAnonymous().WithMetadata(CallerStandard.Anthropic);
         app.Map("/v1/{**rest}", (string? rest) => ApiError.NotFound($"There is no endpoint /v1/{rest}.")).AllowAnonymous();
         return app;
     }

@@ -8,8 +8,9 @@ namespace Aggregator.Web.Features.Api;
 
 /// <summary>
 /// The "ApiToken" scheme (<see cref="SchemeName"/>): <c>Authorization: Bearer agg-…</c> (OpenAI clients) or <c>x-api-key: agg-…</c>
-/// (Anthropic clients), checked against <see cref="ApiCallers"/>. A refusal is answered in OpenAI's
-/// error shape, never with a redirect to the log-in page.
+/// (Anthropic clients; their <c>anthropic-version</c> and <c>anthropic-beta</c> headers are accepted and ignored),
+/// checked against <see cref="ApiCallers"/>. A refusal is answered in the caller's protocol (<see cref="ApiError"/>
+/// follows the endpoint's <see cref="CallerStandard"/>), never with a redirect to the log-in page.
 /// </summary>
 public sealed class TokenAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiCallers callers)

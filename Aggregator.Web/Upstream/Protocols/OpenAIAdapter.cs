@@ -18,15 +18,7 @@ public sealed class OpenAIAdapter : ProtocolAdapter
         using var w = new Utf8JsonWriter(buffer, WriterOptions);
         w.WriteStartObject();
         w.WriteString("model"u8, model.ModelId);
-        w.WriteStartArray("messages"u8);
-        foreach (var turn in request.Messages)
-        {
-            w.WriteStartObject();
-            w.WriteString("role"u8, Role(turn.Role));
-            w.WriteString("content"u8, turn.Content);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
+        OpenAIMessages.Write(w, request);
         w.WriteBoolean("stream"u8, true);
         // include_usage makes the provider send a final usage chunk; the caller's other stream options stay.
         w.WriteStartObject("stream_options"u8);
@@ -37,12 +29,14 @@ public sealed class OpenAIAdapter : ProtocolAdapter
         w.WriteEndObject();
         if (request.MaxTokens is { } max) w.WriteNumber("max_tokens"u8, max);
         if (request.Temperature is { } t) w.WriteNumber("temperature"u8, t);
+        var written = OpenAIMessages.WriteOptions(w, request);
         if (request.Extra is { } extra)
             foreach (var (name, value) in extra)
             {
                 if (name is "model" or "messages" or "stream" or "stream_options") continue;
                 if (name == "max_tokens" && request.MaxTokens is not null) continue;
                 if (name == "temperature" && request.Temperature is not null) continue;
+                if (written.Contains(name)) continue;
                 w.WritePropertyName(name);
                 WriteNode(w, value);
             }
