@@ -9,7 +9,7 @@ namespace Aggregator.Web.Features.Api;
 /// Anthropic's message objects and named stream events, written straight into the response. The router's
 /// stream is flat (text, reasoning, tool-call pieces); Anthropic's is a sequence of content blocks, so this
 /// opens a block when the kind of piece changes (and a new block for every tool call) and closes the last
-/// one before <c>message_delta</c>.
+/// one before <c>message_delta</c>. One instance per reply.
 /// </summary>
 public sealed class MessageWriter(string id, string model)
 {
@@ -18,6 +18,7 @@ public sealed class MessageWriter(string id, string model)
     Block _open;
     int _index = -1;
     readonly Dictionary<int, int> _toolBlocks = [];
+    Utf8JsonWriter? _json;
 
     /// <summary>OpenAI's finish_reason (the router's terms) as Anthropic's stop_reason.</summary>
     public static string StopReason(string finishReason) => finishReason switch
@@ -31,27 +32,26 @@ public sealed class MessageWriter(string id, string model)
     /// <summary><c>message_start</c> (input tokens as estimated before the upstream reports them) and a first <c>ping</c>.</summary>
     public void Start(IBufferWriter<byte> output, int estimatedInputTokens)
     {
-        using (var w = Event(output, "message_start"u8))
-        {
-            w.WriteString("type"u8, "message_start");
-            w.WriteStartObject("message"u8);
-            w.WriteString("id"u8, id);
-            w.WriteString("type"u8, "message");
-            w.WriteString("role"u8, "assistant");
-            w.WriteStartArray("content"u8);
-            w.WriteEndArray();
-            w.WriteString("model"u8, model);
-            w.WriteNull("stop_reason"u8);
-            w.WriteNull("stop_sequence"u8);
-            w.WriteStartObject("usage"u8);
-            w.WriteNumber("input_tokens"u8, estimatedInputTokens);
-            w.WriteNumber("output_tokens"u8, 0);
-            w.WriteEndObject();
-            w.WriteEndObject();
-        }
-        EndEvent(output);
-        using (var w = Event(output, "ping"u8)) w.WriteString("type"u8, "ping");
-        EndEvent(output);
+        var w = Begin(output, "message_start"u8);
+        w.WriteString("type"u8, "message_start");
+        w.WriteStartObject("message"u8);
+        w.WriteString("id"u8, id);
+        w.WriteString("type"u8, "message");
+        w.WriteString("role"u8, "assistant");
+        w.WriteStartArray("content"u8);
+        w.WriteEndArray();
+        w.WriteString("model"u8, model);
+        w.WriteNull("stop_reason"u8);
+        w.WriteNull("stop_sequence"u8);
+        w.WriteStartObject("usage"u8);
+        w.WriteNumber("input_tokens"u8, estimatedInputTokens);
+        w.WriteNumber("output_tokens"u8, 0);
+        w.WriteEndObject();
+        w.WriteEndObject();
+        End(output);
+        w = Begin(output, "ping"u8);
+        w.WriteString("type"u8, "ping");
+        End(output);
     }
 
     public void Text(IBufferWriter<byte> output, string text)
@@ -82,18 +82,17 @@ public sealed class MessageWriter(string id, string model)
     public void Finish(IBufferWriter<byte> output, StreamCompleted completed)
     {
         Close(output);
-        using (var w = Event(output, "message_delta"u8))
-        {
-            w.WriteString("type"u8, "message_delta");
-            w.WriteStartObject("delta"u8);
-            w.WriteString("stop_reason"u8, StopReason(completed.FinishReason));
-            w.WriteNull("stop_sequence"u8);
-            w.WriteEndObject();
-            Usage(w, completed.Usage);
-        }
-        EndEvent(output);
-        using (var w = Event(output, "message_stop"u8)) w.WriteString("type"u8, "message_stop");
-        EndEvent(output);
+        var w = Begin(output, "message_delta"u8);
+        w.WriteString("type"u8, "message_delta");
+        w.WriteStartObject("delta"u8);
+        w.WriteString("stop_reason"u8, StopReason(completed.FinishReason));
+        w.WriteNull("stop_sequence"u8);
+        w.WriteEndObject();
+        Usage(w, completed.Usage);
+        End(output);
+        w = Begin(output, "message_stop"u8);
+        w.WriteString("type"u8, "message_stop");
+        End(output);
     }
 
     /// <summary>A failure after the stream started: Anthropic's <c>event: error</c>, the stream's last event.</summary>
@@ -127,62 +126,56 @@ public sealed class MessageWriter(string id, string model)
         Close(output);
         _open = kind;
         _index++;
-        using (var w = Event(output, "content_block_start"u8))
+        var w = Begin(output, "content_block_start"u8);
+        w.WriteString("type"u8, "content_block_start");
+        w.WriteNumber("index"u8, _index);
+        w.WriteStartObject("content_block"u8);
+        switch (kind)
         {
-            w.WriteString("type"u8, "content_block_start");
-            w.WriteNumber("index"u8, _index);
-            w.WriteStartObject("content_block"u8);
-            switch (kind)
-            {
-                case Block.Text:
-                    w.WriteString("type"u8, "text");
-                    w.WriteString("text"u8, "");
-                    break;
-                case Block.Thinking:
-                    // No upstream but Anthropic signs its thinking; the field is there for clients that expect it.
-                    w.WriteString("type"u8, "thinking");
-                    w.WriteString("thinking"u8, "");
-                    w.WriteString("signature"u8, "");
-                    break;
-                default:
-                    w.WriteString("type"u8, "tool_use");
-                    w.WriteString("id"u8, ToolUseId(call!.Id));
-                    w.WriteString("name"u8, call.Name ?? "");
-                    w.WriteStartObject("input"u8);
-                    w.WriteEndObject();
-                    break;
-            }
-            w.WriteEndObject();
+            case Block.Text:
+                w.WriteString("type"u8, "text");
+                w.WriteString("text"u8, "");
+                break;
+            case Block.Thinking:
+                // No upstream but Anthropic signs its thinking; the field is there for clients that expect it.
+                w.WriteString("type"u8, "thinking");
+                w.WriteString("thinking"u8, "");
+                w.WriteString("signature"u8, "");
+                break;
+            default:
+                w.WriteString("type"u8, "tool_use");
+                w.WriteString("id"u8, ToolUseId(call!.Id));
+                w.WriteString("name"u8, call.Name ?? "");
+                w.WriteStartObject("input"u8);
+                w.WriteEndObject();
+                break;
         }
-        EndEvent(output);
+        w.WriteEndObject();
+        End(output);
     }
 
     void Close(IBufferWriter<byte> output)
     {
         if (_open == Block.None) return;
-        using (var w = Event(output, "content_block_stop"u8))
-        {
-            w.WriteString("type"u8, "content_block_stop");
-            w.WriteNumber("index"u8, _index);
-        }
-        EndEvent(output);
+        var w = Begin(output, "content_block_stop"u8);
+        w.WriteString("type"u8, "content_block_stop");
+        w.WriteNumber("index"u8, _index);
+        End(output);
         _open = Block.None;
     }
 
     void Delta(IBufferWriter<byte> output, string type, ReadOnlySpan<byte> field, string text) => DeltaAt(output, _index, type, field, text);
 
-    static void DeltaAt(IBufferWriter<byte> output, int index, string type, ReadOnlySpan<byte> field, string text)
+    void DeltaAt(IBufferWriter<byte> output, int index, string type, ReadOnlySpan<byte> field, string text)
     {
-        using (var w = Event(output, "content_block_delta"u8))
-        {
-            w.WriteString("type"u8, "content_block_delta");
-            w.WriteNumber("index"u8, index);
-            w.WriteStartObject("delta"u8);
-            w.WriteString("type"u8, type);
-            w.WriteString(field, text);
-            w.WriteEndObject();
-        }
-        EndEvent(output);
+        var w = Begin(output, "content_block_delta"u8);
+        w.WriteString("type"u8, "content_block_delta");
+        w.WriteNumber("index"u8, index);
+        w.WriteStartObject("delta"u8);
+        w.WriteString("type"u8, type);
+        w.WriteString(field, text);
+        w.WriteEndObject();
+        End(output);
     }
 
     /// <summary>An upstream that sent a call without an id (rare) still gets one a tool_result can name.</summary>
@@ -199,17 +192,24 @@ public sealed class MessageWriter(string id, string model)
         w.WriteEndObject();
     }
 
-    static Utf8JsonWriter Event(IBufferWriter<byte> output, ReadOnlySpan<byte> name)
+    /// <summary>Starts a named event; its data object is written with the returned writer (one per reply, reused).</summary>
+    Utf8JsonWriter Begin(IBufferWriter<byte> output, ReadOnlySpan<byte> name)
     {
         output.Write("event: "u8);
         output.Write(name);
         output.Write("\ndata: "u8);
-        var w = new Utf8JsonWriter(output);
-        w.WriteStartObject();
-        return w;
+        if (_json is null) _json = new Utf8JsonWriter(output);
+        else _json.Reset(output);
+        _json.WriteStartObject();
+        return _json;
     }
 
-    static void EndEvent(IBufferWriter<byte> output) => output.Write("\n\n"u8);
+    void End(IBufferWriter<byte> output)
+    {
+        _json!.WriteEndObject();
+        _json.Flush();
+        output.Write("\n\n"u8);
+    }
 }
 
 /// <summary>A non-streamed reply gathered into Anthropic's content blocks, in the order they came.</summary>

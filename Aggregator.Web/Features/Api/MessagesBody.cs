@@ -85,12 +85,14 @@ public sealed record MessagesBody(string Model, int MaxTokens, bool Stream, Nati
         }
     }
 
-    static string? SystemPrompt(JsonNode? node) => node switch
+    static string? SystemPrompt(JsonNode? node) => node is null ? null : SystemText(node, "system");
+
+    /// <summary>A system prompt: a string or text blocks (joined by blank lines).</summary>
+    static string SystemText(JsonNode? node, string at) => node switch
     {
-        null => null,
         JsonValue v when v.TryGetValue(out string? text) => text,
-        JsonArray blocks => string.Join("\n\n", blocks.Select((b, i) => TextBlock(b, $"system.{i}"))),
-        _ => throw Bad("system: Input should be a string or a list of text blocks.", "system", "invalid_type"),
+        JsonArray blocks => string.Join("\n\n", blocks.Select((b, i) => TextBlock(b, $"{at}.{i}"))),
+        _ => throw Bad($"{at}: Input should be a string or a list of text blocks.", at, "invalid_type"),
     };
 
     static string TextBlock(JsonNode? node, string at)
@@ -120,8 +122,9 @@ public sealed record MessagesBody(string Model, int MaxTokens, bool Stream, Nati
             {
                 case "user": UserTurns(message["content"], at + ".content", turns); break;
                 case "assistant": turns.Add(AssistantTurn(message["content"], at + ".content")); break;
-                case null: throw Bad($"{at}.role: Field required (user or assistant).", at + ".role", "missing_required_parameter");
-                default: throw Bad($"{at}.role: Input should be 'user' or 'assistant' (the system prompt is the top-level 'system').", at + ".role");
+                case "system": turns.Add(new ChatTurn(MessageRole.System, SystemText(message["content"], at + ".content"))); break;
+                case null: throw Bad($"{at}.role: Field required (user, assistant or system).", at + ".role", "missing_required_parameter");
+                default: throw Bad($"{at}.role: Input should be 'user', 'assistant' or 'system'.", at + ".role");
             }
         }
         return turns;
