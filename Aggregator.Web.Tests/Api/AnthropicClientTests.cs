@@ -109,6 +109,32 @@ public sealed class AnthropicClientTests(MessagesTestApp app) : IClassFixture<Me
     [Theory]
     [InlineData(MessagesTestApp.Native)]
     [InlineData(MessagesTestApp.Translated)]
+    public async Task Reasoning_streams_as_a_thinking_block_before_the_text_block(string model)
+    {
+        var secret = await app.SecretAsync();
+        var events = new List<RawMessageStreamEvent>();
+        await foreach (var e in app.Anthropic(secret).Messages.CreateStreaming(new MessageCreateParams
+                       {
+                           Model = model, MaxTokens = 3000, Thinking = new ThinkingConfigEnabled(2048),
+                           Messages = [new UserMessageParam("think first mock:fault=reasoning mock:tokens=4")],
+                       }))
+            events.Add(e);
+
+        var starts = events.Select(e => e.TryPickContentBlockStart(out var s) ? s : null).OfType<RawContentBlockStartEvent>().ToList();
+        Assert.Equal(2, starts.Count);
+        Assert.True(starts[0].ContentBlock.TryPickThinking(out _));
+        Assert.Equal(0, starts[0].Index);
+        Assert.True(starts[1].ContentBlock.TryPickText(out _));
+        Assert.Equal(1, starts[1].Index);
+        var thinking = string.Concat(events.Select(e => e.TryPickContentBlockDelta(out var d) && d.Index == 0 && d.Delta.TryPickThinking(out var t) ? t.Thinking : ""));
+        Assert.False(string.IsNullOrEmpty(thinking));
+        var text = string.Concat(events.Select(e => e.TryPickContentBlockDelta(out var d) && d.Index == 1 && d.Delta.TryPickText(out var t) ? t.Text : ""));
+        Assert.StartsWith("You said", text);
+    }
+
+    [Theory]
+    [InlineData(MessagesTestApp.Native)]
+    [InlineData(MessagesTestApp.Translated)]
     public async Task Tools_are_answered_with_a_tool_use_block_whose_input_is_an_object(string model)
     {
         var secret = await app.SecretAsync();

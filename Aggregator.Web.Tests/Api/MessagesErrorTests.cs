@@ -67,7 +67,7 @@ public sealed class MessagesErrorTests(MessagesTestApp app) : IClassFixture<Mess
     [InlineData("""{"model":"mock/gpt-4o-mini","max_tokens":10,"messages":"hi"}""", "messages:")]
     [InlineData("""{"model":"mock/gpt-4o-mini","max_tokens":10,"messages":[{"role":"wizard","content":"hi"}]}""", "messages.0.role")]
     [InlineData("""{"model":"mock/gpt-4o-mini","max_tokens":10,"messages":[{"role":"user","content":42}]}""", "messages.0.content")]
-    [InlineData("""{"model":"mock/gpt-4o-mini","max_tokens":10,"messages":[{"role":"user","content":[{"type":"video"}]}]}""", "messages.0.content.0.type")]
+    [InlineData("""{"model":"mock/gpt-4o-mini","max_tokens":10,"messages":[{"role":"user","content":[{"text":"no type"}]}]}""", "messages.0.content.0.type")]
     [InlineData("""{"model":"mock/gpt-4o-mini","max_tokens":10,"messages":[{"role":"user","content":[{"type":"text","text":7}]}]}""", "messages.0.content.0.text")]
     [InlineData("""{"model":"mock/gpt-4o-mini","max_tokens":10,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/tiff","data":"AAAA"}}]}]}""", "messages.0.content.0.source.media_type")]
     [InlineData("""{"model":"mock/gpt-4o-mini","max_tokens":10,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"not base64!"}}]}]}""", "messages.0.content.0.source.data")]
@@ -88,7 +88,7 @@ public sealed class MessagesErrorTests(MessagesTestApp app) : IClassFixture<Mess
     [InlineData("""{"model":"mock/gpt-4o-mini","max_tokens":10,"messages":[{"role":"user","content":"hi"}],"tool_choice":{"type":"auto","disable_parallel_tool_use":1}}""", "tool_choice.disable_parallel_tool_use")]
     [InlineData("""{"model":"mock/gpt-4o-mini","max_tokens":2000,"messages":[{"role":"user","content":"hi"}],"thinking":{"type":"enabled","budget_tokens":100}}""", "thinking.budget_tokens")]
     [InlineData("""{"model":"mock/gpt-4o-mini","max_tokens":2000,"messages":[{"role":"user","content":"hi"}],"thinking":{"type":"enabled","budget_tokens":4000}}""", "max_tokens:")]
-    [InlineData("""{"model":"mock/gpt-4o-mini","max_tokens":10,"messages":[{"role":"user","content":"hi"}],"thinking":{"type":"maybe"}}""", "thinking.type")]
+    [InlineData("""{"model":"mock/gpt-4o-mini","max_tokens":10,"messages":[{"role":"user","content":"hi"}],"thinking":{"budget_tokens":2000}}""", "thinking.type")]
     [InlineData("""{"model":"mock/gpt-4o-mini","max_tokens":10,"messages":[{"role":"user","content":"hi"}],"metadata":{"user_id":3}}""", "metadata.user_id")]
     public async Task A_malformed_body_is_an_invalid_request_error_naming_the_field(string body, string field)
     {

@@ -73,6 +73,9 @@ public class MessagesTranslationTests
     [InlineData(Hi + ""","tools":[{"name":"f","input_schema":{}}] """, "parallel_tool_calls", null)]
     // OpenAI refuses tool_choice without tools: a choice among no tools is left out
     [InlineData(Hi + ""","tool_choice":{"type":"any"} """, "tool_choice", null)]
+    // blocks without an OpenAI counterpart (documents, server tool blocks) are left out of the translation
+    [InlineData("""  "messages":[{"role":"user","content":[{"type":"document","source":{"type":"text","media_type":"text/plain","data":"doc"}},{"type":"text","text":"sum up"}]}] """,
+        "messages", """[{"role":"user","content":"sum up"}]""")]
     // sampling and limits
     [InlineData(Hi + ""","stop_sequences":["END","###"] """, "stop", """["END","###"]""")]
     [InlineData(Hi + ""","top_p":0.9 """, "top_p", "0.9")]

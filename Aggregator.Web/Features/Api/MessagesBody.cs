@@ -151,9 +151,7 @@ public sealed record MessagesBody(string Model, int MaxTokens, bool Stream, Nati
                     if (parts is not null) { turns.Add(UserTurn(parts)); parts = null; }
                     turns.Add(ToolResult(block, blockAt));
                     break;
-                case "document" or "search_result":
-                    throw Bad($"{blockAt}.type: '{TypeOf(block)}' blocks are not supported by this server; send text or images.", blockAt + ".type");
-                default: throw UnknownBlock(block, blockAt);
+                default: OtherBlock(block, blockAt); break;
             }
         }
         if (parts is not null) turns.Add(UserTurn(parts));
@@ -215,7 +213,7 @@ public sealed record MessagesBody(string Model, int MaxTokens, bool Stream, Nati
             switch (TypeOf(block))
             {
                 case "text": text.Append(Text(block, blockAt)); break;
-                case "thinking" or "redacted_thinking": break;
+                case "thinking" or "redacted_thinking": break; // signed by Anthropic, meaningless elsewhere
                 case "tool_use":
                     var id = block["id"] is JsonValue idv && idv.TryGetValue(out string? callId) && callId.Length > 0
                         ? callId : throw Bad($"{blockAt}.id: Field required.", blockAt + ".id", "missing_required_parameter");
@@ -225,7 +223,7 @@ public sealed record MessagesBody(string Model, int MaxTokens, bool Stream, Nati
                         throw Bad($"{blockAt}.input: Input should be an object.", blockAt + ".input", "invalid_type");
                     (calls ??= []).Add(new ToolCall(id, name, input.ToJsonString()));
                     break;
-                default: throw UnknownBlock(block, blockAt);
+                default: OtherBlock(block, blockAt); break;
             }
         }
         return new ChatTurn(MessageRole.Assistant, text.ToString()) { ToolCalls = calls };
@@ -243,9 +241,14 @@ public sealed record MessagesBody(string Model, int MaxTokens, bool Stream, Nati
 
     static string? TypeOf(JsonObject block) => block["type"] is JsonValue t && t.TryGetValue(out string? type) ? type : null;
 
-    static ApiException UnknownBlock(JsonObject block, string at) => TypeOf(block) is { } type
-        ? Bad($"{at}.type: '{type}' is not a content block this server accepts here (text, image, tool_use, tool_result, thinking).", at + ".type")
-        : Bad($"{at}.type: Field required.", at + ".type", "missing_required_parameter");
+    /// <summary>
+    /// Blocks the neutral model has no place for (document, search_result, server tool blocks, newer ones) reach
+    /// Anthropic upstreams in the caller's body and are left out for others; a block without a type is malformed.
+    /// </summary>
+    static void OtherBlock(JsonObject block, string at)
+    {
+        if (TypeOf(block) is null) throw Bad($"{at}.type: Field required.", at + ".type", "missing_required_parameter");
+    }
 
     /// <summary>An image block, refused here (as Anthropic would) when its data could never be shown.</summary>
     static ImagePart Image(JsonObject block, string at)
@@ -332,8 +335,9 @@ public sealed record MessagesBody(string Model, int MaxTokens, bool Stream, Nati
         {
             "enabled" => PositiveInt(thinking, "budget_tokens", "thinking.budget_tokens") is { } budget && budget >= 1024
                 ? budget : throw Bad("thinking.budget_tokens: Input should be an integer of at least 1024.", "thinking.budget_tokens"),
-            "disabled" or "adaptive" => null,
-            _ => throw Bad("thinking.type: Input should be 'enabled', 'disabled' or 'adaptive'.", "thinking.type"),
+            // disabled, adaptive and newer modes carry no budget to translate; Anthropic upstreams get them as sent.
+            string => null,
+            null => throw Bad("thinking.type: Field required ('enabled', 'disabled' or 'adaptive').", "thinking.type", "missing_required_parameter"),
         };
     }
 
