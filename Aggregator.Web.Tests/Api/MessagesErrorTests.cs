@@ -55,6 +55,9 @@ public sealed class MessagesErrorTests(MessagesTestApp app) : IClassFixture<Mess
         Assert.Contains("nobody/nothing", (await unknown.AnthropicErrorAsync(404, "not_found_error")).GetProperty("message").GetString());
         var batches = await client.PostAsync("/v1/messages/batches", ApiTestApp.Json("{}"));
         await batches.AnthropicErrorAsync(404, "not_found_error");
+        await (await client.GetAsync("/v1/messages")).AnthropicErrorAsync(404, "not_found_error");
+        // Outside /v1/messages the API speaks OpenAI's shape.
+        await (await client.GetAsync("/v1/nothing-here")).ErrorAsync(404);
     }
 
     [Theory]
