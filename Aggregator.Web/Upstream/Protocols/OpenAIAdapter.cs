@@ -36,7 +36,7 @@ public sealed class OpenAIAdapter : ProtocolAdapter
                 if (name is "model" or "messages" or "stream" or "stream_options") continue;
                 if (name == "max_tokens" && request.MaxTokens is not null) continue;
                 if (name == "temperature" && request.Temperature is not null) continue;
-                if (written.Contains(name)) continue;
+                if (written?.Contains(name) == true) continue;
                 w.WritePropertyName(name);
                 WriteNode(w, value);
             }

@@ -75,13 +75,16 @@ public static class OpenAIMessages
         w.WriteEndArray();
     }
 
-    /// <summary>The request options the neutral model carries; returns the field names written, so the caller's extras do not repeat them.</summary>
-    public static HashSet<string> WriteOptions(Utf8JsonWriter w, ChatRequest request)
+    /// <summary>
+    /// The request options the neutral model carries; returns the field names written (null: none, the chat's
+    /// usual case, no allocation), so the caller's extras do not repeat them.
+    /// </summary>
+    public static HashSet<string>? WriteOptions(Utf8JsonWriter w, ChatRequest request)
     {
-        var written = new HashSet<string>(StringComparer.Ordinal);
+        HashSet<string>? written = null;
         if (request.Tools is { Count: > 0 } tools)
         {
-            written.Add("tools");
+            Wrote("tools");
             w.WriteStartArray("tools"u8);
             foreach (var tool in tools)
             {
@@ -100,7 +103,7 @@ public static class OpenAIMessages
             // OpenAI refuses tool_choice and parallel_tool_calls without tools.
             if (request.ToolChoice is { } choice)
             {
-                written.Add("tool_choice");
+                Wrote("tool_choice");
                 w.WritePropertyName("tool_choice"u8);
                 switch (choice.Mode)
                 {
@@ -118,35 +121,37 @@ public static class OpenAIMessages
                 }
                 if (choice.ParallelToolCalls is { } parallel && choice.Mode != ToolChoiceMode.None)
                 {
-                    written.Add("parallel_tool_calls");
+                    Wrote("parallel_tool_calls");
                     w.WriteBoolean("parallel_tool_calls"u8, parallel);
                 }
             }
         }
         if (request.Stop is { Count: > 0 } stop)
         {
-            written.Add("stop");
+            Wrote("stop");
             w.WriteStartArray("stop"u8);
             foreach (var s in stop) w.WriteStringValue(s);
             w.WriteEndArray();
         }
         if (request.TopP is { } topP)
         {
-            written.Add("top_p");
+            Wrote("top_p");
             w.WriteNumber("top_p"u8, topP);
         }
         if (request.ResponseFormat is { } format)
         {
-            written.Add("response_format");
+            Wrote("response_format");
             w.WritePropertyName("response_format"u8);
             format.WriteTo(w);
         }
         if ((request.ReasoningEffort ?? (request.ThinkingBudget is { } budget ? EffortFor(budget) : null)) is { } effort)
         {
-            written.Add("reasoning_effort");
+            Wrote("reasoning_effort");
             w.WriteString("reasoning_effort"u8, effort);
         }
         return written;
+
+        void Wrote(string name) => (written ??= new(StringComparer.Ordinal)).Add(name);
     }
 
     static void WriteParts(Utf8JsonWriter w, IReadOnlyList<ContentPart> parts)
