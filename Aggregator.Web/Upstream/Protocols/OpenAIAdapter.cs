@@ -19,6 +19,13 @@ public sealed class OpenAIAdapter : ProtocolAdapter
         w.WriteStartObject();
         w.WriteString("model"u8, model.ModelId);
         w.WriteStartArray("messages"u8);
+        if (request.System is { Length: > 0 } system)
+        {
+            w.WriteStartObject();
+            w.WriteString("role"u8, "system");
+            w.WriteString("content"u8, system);
+            w.WriteEndObject();
+        }
         foreach (var turn in request.Messages)
         {
             w.WriteStartObject();
