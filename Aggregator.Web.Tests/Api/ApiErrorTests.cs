@@ -48,7 +48,7 @@ public sealed class ApiErrorTests(ApiTestApp app) : IClassFixture<ApiTestApp>
         using var upstream = JsonDocument.Parse(sent.Body);
         Assert.Equal(1234, upstream.RootElement.GetProperty("seed").GetInt32());
         Assert.Equal("abc", upstream.RootElement.GetProperty("user").GetString());
-        Assert.Equal(50, upstream.RootElement.GetProperty("max_tokens").GetInt32());
+        Assert.Equal(50, upstream.RootElement.GetProperty("max_completion_tokens").GetInt32()); // the caller's body, as sent
         Assert.Equal("gpt-4o-mini", upstream.RootElement.GetProperty("model").GetString());
     }
 
