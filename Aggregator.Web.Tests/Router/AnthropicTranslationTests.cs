@@ -87,6 +87,8 @@ public class AnthropicTranslationTests
         { "stop as a string", """ "messages":[{"role":"user","content":"hi"}],"stop":"END" """, """{"stop_sequences":["END"]}""", [] },
         { "stop as an array", """ "messages":[{"role":"user","content":"hi"}],"stop":["a","b"] """, """{"stop_sequences":["a","b"]}""", [] },
         { "top_p as is", """ "messages":[{"role":"user","content":"hi"}],"top_p":0.3 """, """{"top_p":0.3}""", [] },
+        { "temperature and top_p together: temperature only, as Anthropic takes one",
+            """ "messages":[{"role":"user","content":"hi"}],"temperature":0.4,"top_p":0.3 """, """{"temperature":0.4}""", ["top_p"] },
         { "temperature within Anthropic's range as is", """ "messages":[{"role":"user","content":"hi"}],"temperature":0.4 """, """{"temperature":0.4}""", [] },
         { "temperature above 1 is capped at 1", """ "messages":[{"role":"user","content":"hi"}],"temperature":1.7 """, """{"temperature":1.0}""", [] },
         { "max_tokens as is", """ "messages":[{"role":"user","content":"hi"}],"max_tokens":300 """, """{"max_tokens":300}""", ["thinking"] },
@@ -151,6 +153,19 @@ public class AnthropicTranslationTests
     [MemberData(nameof(NeutralToAnthropic))]
     public void Neutral_request_field_maps_to_Anthropic(string mapping, ChatRequest request, string expected) =>
         AssertFragment(mapping, Build(request), expected, []);
+
+    [Theory]
+    [InlineData("high", 8192, null, """{"max_tokens":8192,"thinking":{"type":"enabled","budget_tokens":4096}}""")]
+    [InlineData("high", 20000, 5000, """{"max_tokens":20000,"thinking":{"type":"enabled","budget_tokens":10000}}""")]
+    [InlineData("medium", 64000, 500, """{"max_tokens":4596,"thinking":{"type":"enabled","budget_tokens":4096}}""")]
+    [InlineData("low", 1500, 1000, """{"max_tokens":1000}""")]
+    public void A_thinking_budget_stays_within_the_models_output_ceiling(string effort, int ceiling, int? maxTokens, string expected)
+    {
+        var model = Model with { MaxOutputTokens = ceiling };
+        var request = Ask(new ChatTurn(MessageRole.User, "hi")) with { ReasoningEffort = effort, MaxTokens = maxTokens };
+        var body = JsonNode.Parse(Encoding.UTF8.GetString(new AnthropicAdapter(100_000).BuildBody(model, request).Span))!.AsObject();
+        AssertFragment($"{effort} under {ceiling}", body, expected, expected.Contains("thinking") ? [] : ["thinking"]);
+    }
 
     [Fact]
     public void An_Anthropic_callers_own_body_is_forwarded_not_rebuilt()

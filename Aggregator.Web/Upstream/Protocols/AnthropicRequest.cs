@@ -16,7 +16,8 @@ namespace Aggregator.Web.Upstream.Protocols;
 /// <item>tool turns → <c>tool_result</c> blocks (first in their user message, as Anthropic requires), <c>is_error</c> kept;</item>
 /// <item>tools → <c>{name, description, input_schema}</c>; tool_choice auto/none/required/function → auto/none/any/tool,
 ///   parallel_tool_calls=false → <c>disable_parallel_tool_use</c>;</item>
-/// <item>stop → <c>stop_sequences</c>; top_p as is; temperature capped at 1 (Anthropic's range is 0–1);</item>
+/// <item>stop → <c>stop_sequences</c>; top_p as is, unless temperature is set too (Anthropic takes only one);
+///   temperature capped at 1 (Anthropic's range is 0–1);</item>
 /// <item>reasoning effort → <c>thinking</c> with a budget (<see cref="BudgetFor"/>), an Anthropic caller's budget as asked;</item>
 /// <item>response_format → an instruction in <c>system</c> (see <see cref="FormatInstruction"/>).</item>
 /// </list>
@@ -60,14 +61,7 @@ internal static class AnthropicRequest
         w.WriteStartObject();
         w.WriteString("model"u8, model.ModelId);
 
-        // max_tokens is required; with thinking it must exceed the budget (the caller's limit then comes on top).
-        var maxTokens = request.MaxTokens ?? Math.Min(model.MaxOutputTokens ?? defaultMaxTokens, defaultMaxTokens);
-        var budget = request.ThinkingBudget ?? BudgetFor(request.ReasoningEffort);
-        if (budget is { } b)
-        {
-            budget = Math.Max(b, MinThinkingBudget);
-            if (maxTokens <= budget) maxTokens += budget.Value;
-        }
+        var (maxTokens, budget) = Limits(model, request, defaultMaxTokens);
         w.WriteNumber("max_tokens"u8, maxTokens);
 
         var system = System(request);
@@ -92,10 +86,30 @@ internal static class AnthropicRequest
             w.WriteEndObject();
         }
         // With thinking on, Anthropic refuses a temperature other than 1 and a top_p below 0.95: those are left out.
-        if (request.Temperature is { } temperature && budget is null) w.WriteNumber("temperature"u8, Math.Min(temperature, 1.0));
-        if (request.TopP is { } topP && (budget is null || topP >= 0.95)) w.WriteNumber("top_p"u8, topP);
+        // Its current models also refuse temperature and top_p together ("use only one"): temperature is kept.
+        var temperature = budget is null ? request.Temperature : null;
+        if (temperature is { } t) w.WriteNumber("temperature"u8, Math.Min(t, 1.0));
+        if (request.TopP is { } topP && temperature is null && (budget is null || topP >= 0.95)) w.WriteNumber("top_p"u8, topP);
         w.WriteBoolean("stream"u8, true);
         w.WriteEndObject();
+    }
+
+    /// <summary>
+    /// max_tokens (required) and the thinking budget, which must be below it: a limit at or under the budget gets
+    /// the budget on top (OpenAI counts reasoning inside max_completion_tokens, so the caller's number stays the
+    /// room for the answer). Where that passes the model's output ceiling, the ceiling is the limit and at most
+    /// half of it thinks; a budget that would fall under Anthropic's minimum means no thinking.
+    /// </summary>
+    static (int MaxTokens, int? Budget) Limits(ModelRoute model, ChatRequest request, int defaultMaxTokens)
+    {
+        var maxTokens = request.MaxTokens ?? Math.Min(model.MaxOutputTokens ?? defaultMaxTokens, defaultMaxTokens);
+        if ((request.ThinkingBudget ?? BudgetFor(request.ReasoningEffort)) is not { } asked) return (maxTokens, null);
+        var budget = Math.Max(asked, MinThinkingBudget);
+        if (maxTokens > budget) return (maxTokens, budget);
+        if (model.MaxOutputTokens is not { } ceiling || maxTokens + budget <= ceiling) return (maxTokens + budget, budget);
+        var limit = Math.Max(ceiling, maxTokens);
+        budget = Math.Min(budget, limit / 2);
+        return budget >= MinThinkingBudget ? (limit, budget) : (maxTokens, null);
     }
 
     static string? System(ChatRequest request)
