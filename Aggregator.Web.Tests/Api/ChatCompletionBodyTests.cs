@@ -32,6 +32,7 @@ public class ChatCompletionBodyTests
         { $$$""" "messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png,{{{Png}}}"}}]}] """, "messages[0].content[0].image_url.url", "invalid_value" },
         { """ "messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64"}}]}] """, "messages[0].content[0].image_url.url", "invalid_value" },
         { """ "messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"ftp://e.com/a.png"}}]}] """, "messages[0].content[0].image_url.url", "invalid_value" },
+        { """ "messages":[{"role":"user","content":[{"type":"image_url","image_url":"data:image/png;base64,%%"}]}] """, "messages[0].content[0].image_url", "invalid_value" },
         { """ "messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://e.com/a.png","detail":"max"}}]}] """, "messages[0].content[0].image_url.detail", "invalid_value" },
         { """ "messages":[{"role":"assistant","content":[{"type":"image_url","image_url":{"url":"https://e.com/a.png"}}]}] """, "messages[0].content[0].type", "invalid_value" },
         { $$$""" "messages":[{{{User}}},{"role":"assistant","tool_calls":{}}] """, "messages[1].tool_calls", "invalid_type" },
@@ -104,6 +105,13 @@ public class ChatCompletionBodyTests
         Assert.Equal(("call_1", "a cat"), (turns[3].ToolCallId, turns[3].Content));
         Assert.Equal("No.", turns[4].Content);
         Assert.Null(turns[0].Parts);
+    }
+
+    [Fact]
+    public void An_image_url_given_as_a_bare_string_is_the_same_image()
+    {
+        var turn = Parse(""" "messages":[{"role":"user","content":[{"type":"image_url","image_url":"https://e.com/a.png"}]}] """).Messages[0];
+        Assert.Equal(new ImagePart("https://e.com/a.png", null, null), Assert.Single(turn.Parts!));
     }
 
     [Fact]

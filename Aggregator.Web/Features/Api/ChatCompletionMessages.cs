@@ -131,6 +131,8 @@ internal static class ChatCompletionMessages
     /// <summary>An http(s) URL, or a data URL of an image type every upstream takes, with a payload that is valid base64.</summary>
     static ImagePart Image(JsonNode? node, string at)
     {
+        // Some clients send the URL itself instead of {url}: the same image, so accepted.
+        if (node is JsonValue bare && bare.TryGetValue(out string? bareUrl)) return ImageAt(bareUrl, null, at);
         if (node is not JsonObject image) throw Bad($"'{at}' must be an object with 'url'.", at, "invalid_type");
         var url = String(image, "url", at);
         string? detail = null;
@@ -139,6 +141,11 @@ internal static class ChatCompletionMessages
             if (d is not JsonValue dv || !dv.TryGetValue(out detail) || detail is not ("auto" or "low" or "high"))
                 throw Bad($"'{at}.detail' must be auto, low or high.", at + ".detail");
         }
+        return ImageAt(url, detail, at + ".url");
+    }
+
+    static ImagePart ImageAt(string url, string? detail, string at)
+    {
         if (url.StartsWith("data:", StringComparison.OrdinalIgnoreCase))
         {
             var comma = url.IndexOf(',');
@@ -146,14 +153,14 @@ internal static class ChatCompletionMessages
             const string Base64Marker = ";base64";
             if (comma < 0 || !header.EndsWith(Base64Marker, StringComparison.OrdinalIgnoreCase)
                 || !ImageTypes.TryGetValue(header[..^Base64Marker.Length].ToString(), out var mediaType))
-                throw Bad($"'{at}.url' must be a data URL of the form data:image/<png|jpeg|gif|webp>;base64,<data>.", at + ".url");
+                throw Bad($"'{at}' must be a data URL of the form data:image/<png|jpeg|gif|webp>;base64,<data>.", at);
             var payload = url.AsSpan(comma + 1);
             if (!Base64.IsValid(payload, out var bytes) || bytes == 0)
-                throw Bad($"'{at}.url' carries no valid base64 image data.", at + ".url");
+                throw Bad($"'{at}' carries no valid base64 image data.", at);
             return new ImagePart(null, mediaType, payload.ToString(), detail);
         }
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
-            throw Bad($"'{at}.url' must be an http(s) URL or a data URL.", at + ".url");
+            throw Bad($"'{at}' must be an http(s) URL or a data URL.", at);
         return new ImagePart(url, null, null, detail);
     }
 
