@@ -134,6 +134,20 @@ public sealed class ChatCompletionFidelityTests(ApiTestApp app) : IClassFixture<
         Assert.Equal((model == AnthropicModel ? "base64" : "data_url", "image/png", png.Length), (images[1].Kind, images[1].MediaType, images[1].Bytes));
     }
 
+    [Theory]
+    [MemberData(nameof(Models))]
+    public async Task A_broken_data_url_is_a_400_naming_the_part_and_nothing_reaches_the_upstream(string model)
+    {
+        var client = await ApiAsync();
+        var marker = Guid.NewGuid().ToString("N");
+        var body = $$$"""{"model":"{{{model}}}","messages":[{"role":"user","content":[{"type":"text","text":"{{{marker}}}"},{"type":"image_url","image_url":{"url":"data:image/png;base64,not*base64"}}]}]}""";
+
+        var error = await (await client.PostAsync("/v1/chat/completions", ApiTestApp.Json(body))).ErrorAsync(400);
+
+        Assert.Equal(("messages[0].content[1].image_url.url", "invalid_value"), (error.GetProperty("param").GetString(), error.GetProperty("code").GetString()));
+        Assert.DoesNotContain(app.Mock.State.Received, r => r.Body.Contains(marker));
+    }
+
     [Fact]
     public async Task Unknown_fields_top_level_and_inside_messages_reach_an_OpenAI_upstream_untouched()
     {

@@ -18,7 +18,8 @@ namespace Aggregator.Web.Upstream.Protocols;
 ///   parallel_tool_calls=false → <c>disable_parallel_tool_use</c>;</item>
 /// <item>stop → <c>stop_sequences</c>; top_p as is, unless temperature is set too (Anthropic takes only one);
 ///   temperature capped at 1 (Anthropic's range is 0–1);</item>
-/// <item>reasoning effort → <c>thinking</c> with a budget (<see cref="BudgetFor"/>), an Anthropic caller's budget as asked;</item>
+/// <item>reasoning effort → <c>thinking</c> with a budget (<see cref="BudgetFor"/>, <see cref="Limits"/>), an Anthropic caller's budget as asked;
+///   none where Anthropic refuses it (<see cref="ThinkingAllowed"/>);</item>
 /// <item>response_format → an instruction in <c>system</c> (see <see cref="FormatInstruction"/>).</item>
 /// </list>
 /// </summary>
@@ -103,13 +104,26 @@ internal static class AnthropicRequest
     static (int MaxTokens, int? Budget) Limits(ModelRoute model, ChatRequest request, int defaultMaxTokens)
     {
         var maxTokens = request.MaxTokens ?? Math.Min(model.MaxOutputTokens ?? defaultMaxTokens, defaultMaxTokens);
-        if ((request.ThinkingBudget ?? BudgetFor(request.ReasoningEffort)) is not { } asked) return (maxTokens, null);
+        if ((request.ThinkingBudget ?? BudgetFor(request.ReasoningEffort)) is not { } asked || !ThinkingAllowed(request)) return (maxTokens, null);
         var budget = Math.Max(asked, MinThinkingBudget);
         if (maxTokens > budget) return (maxTokens, budget);
         if (model.MaxOutputTokens is not { } ceiling || maxTokens + budget <= ceiling) return (maxTokens + budget, budget);
         var limit = Math.Max(ceiling, maxTokens);
         budget = Math.Min(budget, limit / 2);
         return budget >= MinThinkingBudget ? (limit, budget) : (maxTokens, null);
+    }
+
+    /// <summary>
+    /// Anthropic refuses thinking next to a forced tool (tool_choice any or tool), and in a tool loop wants the last
+    /// assistant turn's own signed thinking blocks back, which a caller of another standard cannot have. There the
+    /// request goes without thinking: the tool call is what the caller's program needs.
+    /// </summary>
+    static bool ThinkingAllowed(ChatRequest request)
+    {
+        if (request.Tools is { Count: > 0 } && request.ToolChoice?.Mode is ToolChoiceMode.Required or ToolChoiceMode.Function) return false;
+        for (var i = request.Messages.Count - 1; i >= 0; i--)
+            if (request.Messages[i].Role == MessageRole.Assistant) return request.Messages[i].ToolCalls is not { Count: > 0 };
+        return true;
     }
 
     static string? System(ChatRequest request)
