@@ -89,6 +89,7 @@ public class AnthropicTranslationTests
         { "top_p as is", """ "messages":[{"role":"user","content":"hi"}],"top_p":0.3 """, """{"top_p":0.3}""", [] },
         { "temperature and top_p together: temperature only, as Anthropic takes one",
             """ "messages":[{"role":"user","content":"hi"}],"temperature":0.4,"top_p":0.3 """, """{"temperature":0.4}""", ["top_p"] },
+        { "top_k, which OpenAI-compatible gateways take, is kept", """ "messages":[{"role":"user","content":"hi"}],"top_k":40 """, """{"top_k":40}""", [] },
         { "temperature within Anthropic's range as is", """ "messages":[{"role":"user","content":"hi"}],"temperature":0.4 """, """{"temperature":0.4}""", [] },
         { "temperature above 1 is capped at 1", """ "messages":[{"role":"user","content":"hi"}],"temperature":1.7 """, """{"temperature":1.0}""", [] },
         { "max_tokens as is", """ "messages":[{"role":"user","content":"hi"}],"max_tokens":300 """, """{"max_tokens":300}""", ["thinking"] },
