@@ -44,11 +44,12 @@ public sealed class ApiErrorTests(ApiTestApp app) : IClassFixture<ApiTestApp>
         Assert.Equal("chat.completion", doc.RootElement.GetProperty("object").GetString());
         Assert.Contains("parts joined", doc.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
 
-        var sent = app.Mock.State.Received.Last(r => r.Path.EndsWith("/chat/completions") && r.Body.Contains("parts joined"));
+        // The caller's parts reach an OpenAI-standard upstream as sent (not joined).
+        var sent = app.Mock.State.Received.Last(r => r.Path.EndsWith("/chat/completions") && r.Body.Contains("joined mock:tokens=12"));
         using var upstream = JsonDocument.Parse(sent.Body);
         Assert.Equal(1234, upstream.RootElement.GetProperty("seed").GetInt32());
         Assert.Equal("abc", upstream.RootElement.GetProperty("user").GetString());
-        Assert.Equal(50, upstream.RootElement.GetProperty("max_tokens").GetInt32());
+        Assert.Equal(50, upstream.RootElement.GetProperty("max_completion_tokens").GetInt32()); // the caller's body, as sent
         Assert.Equal("gpt-4o-mini", upstream.RootElement.GetProperty("model").GetString());
     }
 
@@ -156,7 +157,7 @@ public sealed class ApiErrorTests(ApiTestApp app) : IClassFixture<ApiTestApp>
     public async Task A_body_over_the_limit_is_a_413()
     {
         var client = await ClientAsync();
-        var huge = new string('a', 5 * 1024 * 1024);
+        var huge = new string('a', Aggregator.Web.Features.Api.ApiBody.MaxBytes + 1024);
         var error = await (await client.PostAsync("/v1/chat/completions", ApiTestApp.Chat("mock/gpt-4o-mini", huge))).ErrorAsync(413);
         Assert.Equal("request_too_large", error.GetProperty("code").GetString());
     }

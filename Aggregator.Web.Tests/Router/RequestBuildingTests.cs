@@ -62,7 +62,7 @@ public class RequestBuildingTests
     public void Anthropic_hoists_system_merges_turns_and_defaults_max_tokens()
     {
         var adapter = new AnthropicAdapter(4096);
-        var body = Body(adapter, Request(new JsonObject { ["stop"] = "END", ["top_p"] = 0.5, ["logit_bias"] = new JsonObject() }));
+        var body = Body(adapter, Request(new JsonObject { ["logit_bias"] = new JsonObject() }) with { Stop = ["END"], TopP = 0.5 });
         Assert.Equal("Be brief.", (string?)body["system"]);
         Assert.Equal(4096, (int)body["max_tokens"]!);
         var messages = body["messages"]!.AsArray();

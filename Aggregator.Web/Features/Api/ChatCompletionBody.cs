@@ -1,6 +1,6 @@
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Aggregator.Web.Data;
 using Aggregator.Web.Upstream;
 
@@ -8,14 +8,23 @@ namespace Aggregator.Web.Features.Api;
 
 /// <summary>
 /// A <c>POST /v1/chat/completions</c> body, checked field by field: a malformed one is refused with
-/// a 400 that names the field (OpenAI's <c>param</c>). Fields this server does not interpret stay in
-/// <see cref="Extra"/> and reach OpenAI-standard upstreams untouched.
+/// a 400 that names the field (OpenAI's <c>param</c>). The fields read here become the neutral request
+/// (what an upstream of another standard is built from); the whole body, unknown fields included,
+/// stays as <see cref="Native"/> and reaches OpenAI-standard upstreams untouched.
 /// </summary>
-public sealed record ChatCompletionBody(
-    string Model, IReadOnlyList<ChatTurn> Messages, bool Stream, bool IncludeUsage, int? MaxTokens, double? Temperature, JsonObject? Extra)
+public sealed partial record ChatCompletionBody(string Model, bool Stream, bool IncludeUsage, IReadOnlyList<ChatTurn> Messages, NativeBody Native)
 {
-    /// <summary>Fields read here; everything else passes through.</summary>
-    static readonly HashSet<string> Interpreted = ["model", "messages", "stream", "max_tokens", "max_completion_tokens", "temperature"];
+    public int? MaxTokens { get; init; }
+    public double? Temperature { get; init; }
+    public double? TopP { get; init; }
+    public IReadOnlyList<string>? Stop { get; init; }
+    public IReadOnlyList<ToolDefinition>? Tools { get; init; }
+    public ToolChoice? ToolChoice { get; init; }
+    public JsonObject? ResponseFormat { get; init; }
+    public string? ReasoningEffort { get; init; }
+
+    /// <summary>OpenAI's limit on stop sequences.</summary>
+    const int MaxStops = 4;
 
     public static ChatCompletionBody Parse(ReadOnlySpan<byte> utf8)
     {
@@ -33,88 +42,134 @@ public sealed record ChatCompletionBody(
         if (body["model"] is not JsonValue modelValue || !modelValue.TryGetValue(out string? model) || string.IsNullOrWhiteSpace(model))
             throw Bad("'model' is required: a model id from GET /v1/models.", "model", "missing_required_parameter");
 
-        var messages = ReadMessages(body["messages"]);
-        var stream = Flag(body, "stream");
+        var messages = ChatCompletionMessages.Read(body["messages"]);
         var includeUsage = body["stream_options"] switch
         {
             null => false,
-            JsonObject o => Flag(o, "include_usage", "stream_options.include_usage"),
-            _ => throw Bad("'stream_options' must be an object.", "stream_options"),
+            JsonObject o => Flag(o, "include_usage", "stream_options.include_usage") ?? false,
+            _ => throw Bad("'stream_options' must be an object.", "stream_options", "invalid_type"),
         };
-        var maxTokens = PositiveInt(body, "max_completion_tokens") ?? PositiveInt(body, "max_tokens");
-        double? temperature = body["temperature"] switch
+        var tools = ReadTools(body["tools"]);
+        return new ChatCompletionBody(model.Trim(), Flag(body, "stream") ?? false, includeUsage, messages, new NativeBody(ApiStandard.OpenAI, body))
         {
-            null => null,
-            JsonValue v when v.TryGetValue(out double t) && t is >= 0 and <= 2 => t,
-            _ => throw Bad("'temperature' must be a number from 0 to 2.", "temperature"),
+            MaxTokens = PositiveInt(body, "max_completion_tokens") ?? PositiveInt(body, "max_tokens"),
+            Temperature = Number(body, "temperature", 2),
+            TopP = Number(body, "top_p", 1),
+            Stop = ReadStop(body["stop"]),
+            Tools = tools,
+            ToolChoice = Choice(body["tool_choice"], Flag(body, "parallel_tool_calls"), tools),
+            ResponseFormat = ResponseFormatOf(body["response_format"]),
+            ReasoningEffort = body["reasoning_effort"] switch
+            {
+                null => null,
+                JsonValue v when v.TryGetValue(out string? e) && e is "none" or "minimal" or "low" or "medium" or "high" => e,
+                _ => throw Bad("'reasoning_effort' must be none, minimal, low, medium or high.", "reasoning_effort"),
+            },
         };
-
-        JsonObject? extra = null;
-        foreach (var name in body.Select(p => p.Key).ToList())
-        {
-            if (Interpreted.Contains(name)) continue;
-            var value = body[name];
-            body.Remove(name); // a node has one parent: detach before moving it
-            (extra ??= [])[name] = value;
-        }
-        return new ChatCompletionBody(model.Trim(), messages, stream, includeUsage, maxTokens, temperature, extra);
     }
 
-    static List<ChatTurn> ReadMessages(JsonNode? node)
+    /// <summary>The neutral request for the router; the caller's body rides along for same-standard upstreams.</summary>
+    public ChatRequest ToRequest(ApiCaller caller, long modelId) =>
+        new(caller.UserId, caller.Tier, modelId, Messages, MaxTokens: MaxTokens, Temperature: Temperature, Source: "api", ApiTokenId: caller.TokenId)
+        {
+            TopP = TopP, Stop = Stop, Tools = Tools, ToolChoice = ToolChoice, ResponseFormat = ResponseFormat,
+            ReasoningEffort = ReasoningEffort, Native = Native,
+        };
+
+    static List<ToolDefinition>? ReadTools(JsonNode? node)
     {
-        if (node is null) throw Bad("'messages' is required: an array of {role, content} objects.", "messages", "missing_required_parameter");
-        if (node is not JsonArray array) throw Bad("'messages' must be an array of {role, content} objects.", "messages", "invalid_type");
-        if (array.Count == 0) throw Bad("'messages' must contain at least one message.", "messages");
-        var turns = new List<ChatTurn>(array.Count);
+        if (node is null) return null;
+        if (node is not JsonArray array) throw Bad("'tools' must be an array of function tools.", "tools", "invalid_type");
+        var tools = new List<ToolDefinition>(array.Count);
         for (var i = 0; i < array.Count; i++)
         {
-            var at = $"messages[{i}]";
-            if (array[i] is not JsonObject message) throw Bad($"'{at}' must be an object with 'role' and 'content'.", at, "invalid_type");
-            var role = message["role"] is JsonValue r && r.TryGetValue(out string? roleName) ? roleName : null;
-            var mapped = role switch
-            {
-                "system" or "developer" => MessageRole.System,
-                "user" => MessageRole.User,
-                "assistant" => MessageRole.Assistant,
-                null => throw Bad($"'{at}.role' is required: system, developer, user or assistant.", at + ".role", "missing_required_parameter"),
-                _ => throw Bad($"'{at}.role' '{role}' is not supported here; use system, developer, user or assistant.", at + ".role"),
-            };
-            turns.Add(new ChatTurn(mapped, Content(message["content"], at + ".content", mapped)));
+            var at = $"tools[{i}]";
+            if (array[i] is not JsonObject tool) throw Bad($"'{at}' must be a tool object.", at, "invalid_type");
+            if (tool["type"] is not JsonValue t || !t.TryGetValue(out string? type) || type != "function")
+                throw Bad($"'{at}.type' must be function.", at + ".type");
+            if (tool["function"] is not JsonObject function)
+                throw Bad($"'{at}.function' is required: {{name, description, parameters}}.", at + ".function", "missing_required_parameter");
+            if (function["name"] is not JsonValue n || !n.TryGetValue(out string? name) || !ToolName().IsMatch(name))
+                throw Bad($"'{at}.function.name' must be 1 to 64 letters, digits, underscores or dashes.", at + ".function.name");
+            string? description = null;
+            if (function["description"] is { } d && (d is not JsonValue dv || !dv.TryGetValue(out description)))
+                throw Bad($"'{at}.function.description' must be a string.", at + ".function.description", "invalid_type");
+            var parameters = function["parameters"];
+            if (parameters is not (null or JsonObject))
+                throw Bad($"'{at}.function.parameters' must be a JSON Schema object.", at + ".function.parameters", "invalid_type");
+            tools.Add(new ToolDefinition(name, description, parameters));
         }
-        return turns;
+        return tools.Count > 0 ? tools : null;
     }
 
-    /// <summary>A string, or an array of text parts joined (other part types are not supported yet).</summary>
-    static string Content(JsonNode? node, string at, MessageRole role)
+    static ToolChoice? Choice(JsonNode? node, bool? parallel, List<ToolDefinition>? tools)
+    {
+        var choice = node switch
+        {
+            null => null,
+            JsonValue v when v.TryGetValue(out string? mode) && mode is "auto" or "none" or "required" =>
+                new ToolChoice(mode switch { "none" => ToolChoiceMode.None, "required" => ToolChoiceMode.Required, _ => ToolChoiceMode.Auto }),
+            JsonObject o when o["type"] is JsonValue t && t.TryGetValue(out string? type) && type == "function" =>
+                o["function"]?["name"] is JsonValue n && n.TryGetValue(out string? name) && name.Length > 0
+                    ? new ToolChoice(ToolChoiceMode.Function, name)
+                    : throw Bad("'tool_choice.function.name' is required: the tool to call.", "tool_choice.function.name", "missing_required_parameter"),
+            _ => throw Bad("'tool_choice' must be auto, none, required or {\"type\":\"function\",\"function\":{\"name\"}}.", "tool_choice"),
+        };
+        if (choice is { Mode: ToolChoiceMode.Function } named && tools?.Any(t => t.Name == named.Name) != true)
+            throw Bad($"'tool_choice' names the function '{named.Name}', which is not among 'tools'.", "tool_choice.function.name");
+        if (parallel is null) return choice;
+        return (choice ?? ToolChoice.Auto) with { ParallelToolCalls = parallel };
+    }
+
+    static List<string>? ReadStop(JsonNode? node)
     {
         switch (node)
         {
-            case null when role == MessageRole.Assistant: return "";
-            case null: throw Bad($"'{at}' is required.", at, "missing_required_parameter");
-            case JsonValue v when v.TryGetValue(out string? text): return text;
-            case JsonArray parts:
-                var joined = new StringBuilder();
-                for (var j = 0; j < parts.Count; j++)
-                {
-                    var partAt = $"{at}[{j}]";
-                    if (parts[j] is not JsonObject part) throw Bad($"'{partAt}' must be a content part object.", partAt, "invalid_type");
-                    var type = part["type"] is JsonValue t && t.TryGetValue(out string? typeName) ? typeName : null;
-                    if (type != "text")
-                        throw Bad($"'{partAt}.type' '{type}' is not supported by this server yet; send text parts.", partAt + ".type");
-                    if (part["text"] is not JsonValue tv || !tv.TryGetValue(out string? partText))
-                        throw Bad($"'{partAt}.text' must be a string.", partAt + ".text", "invalid_type");
-                    joined.Append(partText);
-                }
-                return joined.ToString();
-            default: throw Bad($"'{at}' must be a string or an array of text parts.", at, "invalid_type");
+            case null: return null;
+            case JsonValue v when v.TryGetValue(out string? one): return one.Length > 0 ? [one] : null;
+            case JsonArray array when array.Count <= MaxStops:
+                var stops = new List<string>(array.Count);
+                for (var i = 0; i < array.Count; i++)
+                    stops.Add(array[i] is JsonValue s && s.TryGetValue(out string? stop) && stop.Length > 0
+                        ? stop
+                        : throw Bad($"'stop[{i}]' must be a non-empty string.", $"stop[{i}]", "invalid_type"));
+                return stops.Count > 0 ? stops : null;
+            default: throw Bad($"'stop' must be a string or an array of at most {MaxStops} strings.", "stop");
         }
     }
 
-    static bool Flag(JsonObject o, string name, string? param = null) => o[name] switch
+    static JsonObject? ResponseFormatOf(JsonNode? node)
     {
-        null => false,
+        if (node is null) return null;
+        if (node is not JsonObject format) throw Bad("'response_format' must be an object with a 'type'.", "response_format", "invalid_type");
+        var type = format["type"] is JsonValue t && t.TryGetValue(out string? s) ? s : null;
+        switch (type)
+        {
+            case "text" or "json_object": return format;
+            case "json_schema":
+                if (format["json_schema"] is not JsonObject schema)
+                    throw Bad("'response_format.json_schema' is required: {name, schema}.", "response_format.json_schema", "missing_required_parameter");
+                if (schema["name"] is not JsonValue n || !n.TryGetValue(out string? name) || !ToolName().IsMatch(name))
+                    throw Bad("'response_format.json_schema.name' must be 1 to 64 letters, digits, underscores or dashes.", "response_format.json_schema.name");
+                if (schema["schema"] is not (null or JsonObject))
+                    throw Bad("'response_format.json_schema.schema' must be a JSON Schema object.", "response_format.json_schema.schema", "invalid_type");
+                return format;
+            default: throw Bad("'response_format.type' must be text, json_object or json_schema.", "response_format.type");
+        }
+    }
+
+    static bool? Flag(JsonObject o, string name, string? param = null) => o[name] switch
+    {
+        null => null,
         JsonValue v when v.GetValueKind() is JsonValueKind.True or JsonValueKind.False => v.GetValue<bool>(),
         _ => throw Bad($"'{param ?? name}' must be a boolean (true or false).", param ?? name, "invalid_type"),
+    };
+
+    static double? Number(JsonObject o, string name, double max) => o[name] switch
+    {
+        null => null,
+        JsonValue v when v.GetValueKind() == JsonValueKind.Number && v.TryGetValue(out double d) && d >= 0 && d <= max => d,
+        _ => throw Bad($"'{name}' must be a number from 0 to {max}.", name),
     };
 
     static int? PositiveInt(JsonObject o, string name) => o[name] switch
@@ -125,5 +180,9 @@ public sealed record ChatCompletionBody(
         _ => throw Bad($"'{name}' must be a positive integer.", name),
     };
 
-    static ApiException Bad(string message, string? param, string code = "invalid_value") => new(ApiError.BadRequest(message, param, code));
+    internal static ApiException Bad(string message, string? param, string code = "invalid_value") => new(ApiError.BadRequest(message, param, code));
+
+    /// <summary>OpenAI's rule for function and schema names.</summary>
+    [GeneratedRegex("^[a-zA-Z0-9_-]{1,64}$")]
+    private static partial Regex ToolName();
 }

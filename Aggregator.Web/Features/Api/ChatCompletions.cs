@@ -1,4 +1,4 @@
-using System.Text.Json;
+using System.Text;
 using Aggregator.Web.Upstream;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -20,8 +20,7 @@ public static class ChatCompletions
         var model = await catalog.ResolveAsync(caller, body.Model, ct);
         limits.Acquire(caller);
 
-        var request = new ChatRequest(caller.UserId, caller.Tier, model.Model.Id, body.Messages,
-            MaxTokens: body.MaxTokens, Temperature: body.Temperature, Extra: body.Extra, Source: "api", ApiTokenId: caller.TokenId);
+        var request = body.ToRequest(caller, model.Model.Id);
         var id = "chatcmpl-" + Guid.NewGuid().ToString("N");
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
@@ -39,7 +38,7 @@ public static class ChatCompletions
             }
             var reply = new CompletionWriter(id, created, model.Id);
             if (body.Stream) await StreamAsync(http, events, reply, body.IncludeUsage, ct);
-            else return await CollectAsync(http, events, reply);
+            else return await CollectAsync(events, reply);
             return Results.Empty;
         }
         finally
@@ -58,8 +57,10 @@ public static class ChatCompletions
         http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
         var output = response.BodyWriter;
 
-        reply.Chunk(output, role: true, content: "", finish: null);
-        await output.FlushAsync(ct);
+        // The role opens the reply with its first piece (already buffered by the router, so this costs no time):
+        // a tool call opens with "content": null and the call in the same chunk, as OpenAI sends it.
+        var opened = false;
+        var tools = new StreamedToolCalls();
         try
         {
             do
@@ -67,11 +68,28 @@ public static class ChatCompletions
                 switch (events.Current)
                 {
                     case ContentDelta { Text.Length: > 0 } d:
-                        reply.Chunk(output, role: false, content: d.Text, finish: null);
+                        Open();
+                        reply.Chunk(output, content: d.Text);
+                        await output.FlushAsync(ct);
+                        break;
+                    case ReasoningDelta { Text.Length: > 0 } r:
+                        Open();
+                        reply.Chunk(output, reasoning: r.Text);
+                        await output.FlushAsync(ct);
+                        break;
+                    case ToolCallDelta t:
+                        var (open, fragment) = tools.Add(t);
+                        if (open is not null)
+                        {
+                            reply.Chunk(output, role: !opened, nullContent: !opened, tool: open);
+                            opened = true;
+                        }
+                        if (fragment is not null) reply.Chunk(output, tool: fragment);
                         await output.FlushAsync(ct);
                         break;
                     case StreamCompleted c:
-                        reply.Chunk(output, role: false, content: null, finish: c.FinishReason);
+                        Open();
+                        reply.Chunk(output, finish: tools.FinishReason(c.FinishReason));
                         if (includeUsage) reply.UsageChunk(output, c.Usage);
                         CompletionWriter.Done(output);
                         await output.FlushAsync(ct);
@@ -86,11 +104,20 @@ public static class ChatCompletions
             CompletionWriter.ErrorEvent(output, ApiError.From(ex));
             await output.FlushAsync(CancellationToken.None);
         }
+
+        void Open()
+        {
+            if (opened) return;
+            reply.Chunk(output, role: true, content: "");
+            opened = true;
+        }
     }
 
-    static async Task<IResult> CollectAsync(HttpContext http, IAsyncEnumerator<StreamEvent> events, CompletionWriter reply)
+    static async Task<IResult> CollectAsync(IAsyncEnumerator<StreamEvent> events, CompletionWriter reply)
     {
-        var text = new System.Text.StringBuilder();
+        var text = new StringBuilder();
+        StringBuilder? reasoning = null;
+        var tools = new StreamedToolCalls();
         try
         {
             do
@@ -100,8 +127,15 @@ public static class ChatCompletions
                     case ContentDelta d:
                         text.Append(d.Text);
                         break;
+                    case ReasoningDelta r:
+                        (reasoning ??= new()).Append(r.Text);
+                        break;
+                    case ToolCallDelta t:
+                        tools.Add(t);
+                        break;
                     case StreamCompleted c:
-                        return new CompletionResult(reply, text.ToString(), c);
+                        return new CompletionResult(reply, text.ToString(), reasoning?.ToString(), tools.Assembled(),
+                            c with { FinishReason = tools.FinishReason(c.FinishReason) });
                 }
             } while (await events.MoveNextAsync());
             return ApiError.From(new RouterException(RouterError.Interrupted, "The upstream stream ended without finishing."));
@@ -112,13 +146,13 @@ public static class ChatCompletions
         }
     }
 
-    sealed class CompletionResult(CompletionWriter reply, string content, StreamCompleted completed) : IResult
+    sealed class CompletionResult(CompletionWriter reply, string content, string? reasoning, List<ToolCall> tools, StreamCompleted completed) : IResult
     {
         public async Task ExecuteAsync(HttpContext httpContext)
         {
             httpContext.Response.StatusCode = StatusCodes.Status200OK;
             httpContext.Response.ContentType = "application/json";
-            reply.Completion(httpContext.Response.BodyWriter, content, completed);
+            reply.Completion(httpContext.Response.BodyWriter, content, reasoning, tools, completed);
             await httpContext.Response.BodyWriter.FlushAsync(httpContext.RequestAborted);
         }
     }

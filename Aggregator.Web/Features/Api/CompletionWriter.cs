@@ -10,8 +10,12 @@ public sealed class CompletionWriter(string id, long created, string model)
     static readonly byte[] DataPrefix = "data: "u8.ToArray();
     static readonly byte[] EventEnd = "\n\n"u8.ToArray();
 
-    /// <summary>One <c>chat.completion.chunk</c> SSE event: the role, a piece of content, or the finish reason.</summary>
-    public void Chunk(IBufferWriter<byte> output, bool role, string? content, string? finish)
+    /// <summary>
+    /// One <c>chat.completion.chunk</c> SSE event. <paramref name="role"/> opens the reply; <paramref name="content"/>
+    /// null with <paramref name="nullContent"/> writes <c>"content": null</c> (how OpenAI opens a tool call).
+    /// </summary>
+    public void Chunk(IBufferWriter<byte> output, bool role = false, string? content = null, string? finish = null,
+        string? reasoning = null, ToolCallDelta? tool = null, bool nullContent = false)
     {
         output.Write(DataPrefix);
         using (var w = new Utf8JsonWriter(output))
@@ -23,6 +27,9 @@ public sealed class CompletionWriter(string id, long created, string model)
             w.WriteStartObject("delta"u8);
             if (role) w.WriteString("role"u8, "assistant");
             if (content is not null) w.WriteString("content"u8, content);
+            else if (nullContent) w.WriteNull("content"u8);
+            if (reasoning is not null) w.WriteString("reasoning_content"u8, reasoning);
+            if (tool is not null) ToolCallDelta(w, tool);
             w.WriteEndObject();
             w.WriteNull("logprobs"u8);
             if (finish is null) w.WriteNull("finish_reason"u8); else w.WriteString("finish_reason"u8, finish);
@@ -31,6 +38,26 @@ public sealed class CompletionWriter(string id, long created, string model)
             w.WriteEndObject();
         }
         output.Write(EventEnd);
+    }
+
+    /// <summary>OpenAI's streamed call: the first piece has id, type and name (arguments ""), the rest only argument text.</summary>
+    static void ToolCallDelta(Utf8JsonWriter w, ToolCallDelta tool)
+    {
+        w.WriteStartArray("tool_calls"u8);
+        w.WriteStartObject();
+        w.WriteNumber("index"u8, tool.Index);
+        var opens = tool.Id is not null || tool.Name is not null;
+        if (opens)
+        {
+            w.WriteString("id"u8, tool.Id);
+            w.WriteString("type"u8, "function");
+        }
+        w.WriteStartObject("function"u8);
+        if (opens) w.WriteString("name"u8, tool.Name ?? "");
+        w.WriteString("arguments"u8, tool.ArgumentsFragment ?? "");
+        w.WriteEndObject();
+        w.WriteEndObject();
+        w.WriteEndArray();
     }
 
     /// <summary>The last chunk when <c>stream_options.include_usage</c> is set: no choices, the usage.</summary>
@@ -48,7 +75,8 @@ public sealed class CompletionWriter(string id, long created, string model)
         output.Write(EventEnd);
     }
 
-    public void Completion(IBufferWriter<byte> output, string content, StreamCompleted completed)
+    /// <summary>A whole <c>chat.completion</c>: content null when the reply is only tool calls, as OpenAI sends it.</summary>
+    public void Completion(IBufferWriter<byte> output, string content, string? reasoning, IReadOnlyList<ToolCall> tools, StreamCompleted completed)
     {
         using var w = new Utf8JsonWriter(output);
         Header(w, "chat.completion");
@@ -57,7 +85,24 @@ public sealed class CompletionWriter(string id, long created, string model)
         w.WriteNumber("index"u8, 0);
         w.WriteStartObject("message"u8);
         w.WriteString("role"u8, "assistant");
-        w.WriteString("content"u8, content);
+        if (content.Length == 0 && tools.Count > 0) w.WriteNull("content"u8); else w.WriteString("content"u8, content);
+        if (!string.IsNullOrEmpty(reasoning)) w.WriteString("reasoning_content"u8, reasoning);
+        if (tools.Count > 0)
+        {
+            w.WriteStartArray("tool_calls"u8);
+            foreach (var call in tools)
+            {
+                w.WriteStartObject();
+                w.WriteString("id"u8, call.Id);
+                w.WriteString("type"u8, "function");
+                w.WriteStartObject("function"u8);
+                w.WriteString("name"u8, call.Name);
+                w.WriteString("arguments"u8, call.Arguments);
+                w.WriteEndObject();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }
         w.WriteNull("refusal"u8);
         w.WriteEndObject();
         w.WriteNull("logprobs"u8);

@@ -26,56 +26,7 @@ public sealed class AnthropicAdapter(int defaultMaxTokens) : ProtocolAdapter
         if (request.Native is { Standard: ApiStandard.Anthropic } native) return Forward(model, native.Body);
         var buffer = NewBuffer();
         using var w = new Utf8JsonWriter(buffer, WriterOptions);
-        w.WriteStartObject();
-        w.WriteString("model"u8, model.ModelId);
-        var maxTokens = request.MaxTokens
-            ?? (request.Extra?["max_tokens"] is JsonValue v && v.TryGetValue(out int extraMax) ? extraMax : (int?)null)
-            ?? Math.Min(model.MaxOutputTokens ?? defaultMaxTokens, defaultMaxTokens);
-        w.WriteNumber("max_tokens"u8, maxTokens);
-
-        // Anthropic has no system role: every system turn goes to the top-level "system".
-        string? system = null;
-        foreach (var turn in request.Messages)
-            if (turn.Role == MessageRole.System)
-                system = system is null ? turn.Content : system + "\n\n" + turn.Content;
-        if (system is not null) w.WriteString("system"u8, system);
-
-        w.WriteStartArray("messages"u8);
-        // Consecutive turns of one role are merged: the API wants user and assistant to alternate.
-        MessageRole? open = null;
-        StringBuilder? merged = null;
-        foreach (var turn in request.Messages)
-        {
-            if (turn.Role == MessageRole.System) continue;
-            if (open == turn.Role) { (merged ??= new()).Append("\n\n").Append(turn.Content); continue; }
-            if (open is not null) WriteTurn(w, open.Value, merged);
-            open = turn.Role;
-            merged ??= new();
-            merged.Clear().Append(turn.Content);
-        }
-        if (open is not null) WriteTurn(w, open.Value, merged);
-        w.WriteEndArray();
-
-        w.WriteBoolean("stream"u8, true);
-        if (request.Temperature is { } t) w.WriteNumber("temperature"u8, Math.Min(t, 1.0));
-        // The OpenAI fields with an Anthropic equivalent; the rest mean nothing here.
-        if (request.Extra is { } extra)
-        {
-            if (request.Temperature is null && extra["temperature"] is JsonValue temp && temp.TryGetValue(out double td))
-                w.WriteNumber("temperature"u8, Math.Min(td, 1.0));
-            if (extra["top_p"] is JsonValue topP) { w.WritePropertyName("top_p"u8); topP.WriteTo(w); }
-            if (extra["top_k"] is JsonValue topK) { w.WritePropertyName("top_k"u8); topK.WriteTo(w); }
-            switch (extra["stop"])
-            {
-                case JsonValue one when one.TryGetValue(out string? stop):
-                    w.WriteStartArray("stop_sequences"u8); w.WriteStringValue(stop); w.WriteEndArray();
-                    break;
-                case JsonArray many:
-                    w.WritePropertyName("stop_sequences"u8); many.WriteTo(w);
-                    break;
-            }
-        }
-        w.WriteEndObject();
+        AnthropicRequest.Write(w, model, request, defaultMaxTokens);
         w.Flush();
         return buffer.WrittenMemory;
     }
@@ -97,14 +48,6 @@ public sealed class AnthropicAdapter(int defaultMaxTokens) : ProtocolAdapter
         w.WriteEndObject();
         w.Flush();
         return buffer.WrittenMemory;
-    }
-
-    static void WriteTurn(Utf8JsonWriter w, MessageRole role, StringBuilder? content)
-    {
-        w.WriteStartObject();
-        w.WriteString("role"u8, role == MessageRole.Assistant ? "assistant" : "user");
-        w.WriteString("content"u8, content?.ToString() ?? "");
-        w.WriteEndObject();
     }
 
     enum Kind { Unknown, MessageStart, ContentBlockStart, ContentBlockDelta, ContentBlockStop, MessageDelta, MessageStop, Ping, Error, Message }
@@ -197,7 +140,9 @@ public sealed class AnthropicAdapter(int defaultMaxTokens) : ProtocolAdapter
                     {
                         reader.Read();
                         if (reader.TokenType != JsonTokenType.StartObject) { reader.Skip(); continue; }
-                        ReadBlock(ref reader, ref blockType, ref blockId, ref blockName, ref text);
+                        // A streamed tool_use opens with an empty input; its arguments come as input_json_delta.
+                        string? openingInput = null;
+                        ReadBlock(ref reader, json, ref blockType, ref blockId, ref blockName, ref text, ref openingInput);
                     }
                     else if (reader.ValueTextEquals("message"u8))
                     {
@@ -226,11 +171,12 @@ public sealed class AnthropicAdapter(int defaultMaxTokens) : ProtocolAdapter
                         while (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
                         {
                             var bt = Part.Unknown;
-                            string? bid = null, bname = null, btext = null;
-                            ReadBlock(ref reader, ref bt, ref bid, ref bname, ref btext);
+                            string? bid = null, bname = null, btext = null, binput = null;
+                            ReadBlock(ref reader, json, ref bt, ref bid, ref bname, ref btext, ref binput);
                             if (bt == Part.Thinking && !string.IsNullOrEmpty(btext)) Pending.Add(new ReasoningDelta(btext));
                             else if (bt == Part.Text && !string.IsNullOrEmpty(btext)) Pending.Add(new ContentDelta(btext));
-                            else if (bt == Part.ToolUse) Pending.Add(new ToolCallDelta(_tools++, bid, bname, null));
+                            // A whole tool_use block carries its input as an object: that is the call's arguments text.
+                            else if (bt == Part.ToolUse) Pending.Add(new ToolCallDelta(_tools++, bid, bname, binput ?? "{}"));
                         }
                         sawContent = true;
                     }
@@ -283,10 +229,19 @@ public sealed class AnthropicAdapter(int defaultMaxTokens) : ProtocolAdapter
 
         TokenUsage Usage() => new(_input + _cacheRead + _cacheCreation, _output, CachedTokens: _cacheRead);
 
-        static void ReadBlock(ref Utf8JsonReader reader, ref Part type, ref string? id, ref string? name, ref string? text)
+        static void ReadBlock(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, ref Part type, ref string? id, ref string? name, ref string? text, ref string? input)
         {
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
+                if (reader.ValueTextEquals("input"u8))
+                {
+                    // Kept as the provider's JSON text, read straight from the body.
+                    reader.Read();
+                    var start = (int)reader.TokenStartIndex;
+                    reader.Skip();
+                    input = Encoding.UTF8.GetString(json[start..(int)reader.BytesConsumed]);
+                    continue;
+                }
                 if (reader.ValueTextEquals("type"u8)) { reader.Read(); type = ReadPart(ref reader); }
                 else if (reader.ValueTextEquals("id"u8)) { reader.Read(); id = JsonRead.String(ref reader); }
                 else if (reader.ValueTextEquals("name"u8)) { reader.Read(); name = JsonRead.String(ref reader); }
