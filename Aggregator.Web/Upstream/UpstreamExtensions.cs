@@ -47,6 +47,7 @@ public static class UpstreamExtensions
         services.AddHostedService(sp => sp.GetRequiredService<KeyStateWriter>());
         services.AddHostedService(sp => sp.GetRequiredService<KeyProbe>());
         services.AddSingleton<IChatRouter, ChatRouter>();
+        services.AddSingleton<EmbeddingRouter>();
         return services;
     }
 

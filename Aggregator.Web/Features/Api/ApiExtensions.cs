@@ -32,6 +32,7 @@ public static partial class ApiExtensions
         v1.MapGet("/models", ModelList.ListAsync);
         v1.MapGet("/models/{**id}", ModelList.GetAsync);
         v1.MapPost("/chat/completions", ChatCompletions.HandleAsync);
+        v1.MapPost("/embeddings", Embeddings.HandleAsync);
         app.Map("/v1/{**rest}", (string? rest) => ApiError.NotFound($"There is no endpoint /v1/{rest}.")).AllowAnonymous();
         return app;
     }
