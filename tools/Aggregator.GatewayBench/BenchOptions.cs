@@ -20,12 +20,14 @@ public sealed record BenchOptions
     public string? Token { get; init; }
     /// <summary>The model id as the gateway names it (e.g. <c>openai/gpt-4o</c>); defaults to <see cref="Model"/>.</summary>
     public string? GatewayModel { get; init; }
+    /// <summary>Which targets to load, by letter (<c>abc</c>); fewer is for profiling one of them alone.</summary>
+    public string Targets { get; init; } = "abc";
     /// <summary>Which bodies to send: <c>both</c>, <c>plain</c> or <c>stream</c>.</summary>
     public string Modes { get; init; } = "both";
 
     public const string Usage = """
         Usage: ./bench.sh gateway [--seconds 5] [--rounds 2] [--warmup 2] [--concurrency 32 | --rate 500]
-                                  [--tokens 20] [--model gpt-4o] [--modes both|plain|stream] [--mock-port 0]
+                                  [--tokens 20] [--model gpt-4o] [--modes both|plain|stream] [--targets abc] [--mock-port 0]
                                   [--gateway none | http://127.0.0.1:PORT --token agg-… [--gateway-model openai/gpt-4o]]
         Targets, alternating: (a) the mock upstream, (b) a bare HttpClient forwarder, (c) the app's /v1/chat/completions:
         started by the driver (Release build, fresh embedded SQLite) unless --gateway names a running one (or none).
@@ -47,6 +49,7 @@ public sealed record BenchOptions
                 "--rate" => options with { Rate = Positive(args[i], value) },
                 "--tokens" => options with { ReplyTokens = Positive(args[i], value) },
                 "--model" => options with { Model = value },
+                "--targets" when value.Length > 0 && value.All(c => c is 'a' or 'b' or 'c') => options with { Targets = value },
                 "--modes" when value is "both" or "plain" or "stream" => options with { Modes = value },
                 "--mock-port" => options with { MockPort = int.Parse(value, CultureInfo.InvariantCulture) },
                 "--gateway" => options with { Gateway = value.TrimEnd('/') },

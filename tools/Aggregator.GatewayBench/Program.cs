@@ -42,6 +42,9 @@ public static class GatewayBenchMain
         else if (options.Gateway is not "none")
             targets.Add(new("c gateway", options.Gateway + "/v1/chat/completions", options.Token!, options.GatewayModel ?? options.Model));
 
+        // The ratios need a and b; leaving targets out is for profiling one of them alone.
+        targets = targets.Where(t => options.Targets.Contains(t.Name[0])).ToList();
+
         using var client = new HttpClient(new SocketsHttpHandler
         {
             UseProxy = false,
@@ -53,7 +56,7 @@ public static class GatewayBenchMain
 
         var load = options.Rate is { } rate ? $"{rate} req/s open loop" : $"{options.Concurrency} connections";
         Console.WriteLine($"Mock upstream (a provider base URL for the gateway): {mock.OpenAIUrl}; forwarder: {forwarder.BaseUrl}" +
-                          (app is null ? "" : $"; gateway (Release, embedded SQLite): {app.Process.BaseUrl}"));
+                          (app is null ? "" : $"; gateway (Release, embedded SQLite): {app.Process.BaseUrl}, token {app.Setup.Token} (a throwaway database), model {app.Setup.Model}"));
         Console.WriteLine($"{load}; {options.Rounds} rounds × {options.Seconds} s per target, alternating, after {options.WarmupSeconds} s warm-up; " +
                           $"reply {options.ReplyTokens} tokens; {Environment.ProcessorCount} cores");
 
