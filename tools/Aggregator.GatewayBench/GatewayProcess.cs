@@ -68,7 +68,8 @@ public sealed class GatewayProcess : IAsyncDisposable
         }
         catch
         {
-            await gateway.DisposeAsync();
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync(CancellationToken.None);
             throw;
         }
         return gateway;

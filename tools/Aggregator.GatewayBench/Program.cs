@@ -86,6 +86,14 @@ public static class GatewayBenchMain
     static async Task<StartedGateway> StartGatewayAsync(BenchMock mock, BenchOptions options, CancellationToken ct)
     {
         var setup = await BenchSeed.CreateAsync(mock.OpenAIUrl, options.Model, ct);
-        return new StartedGateway(setup, await GatewayProcess.StartAsync(setup, ct));
+        try
+        {
+            return new StartedGateway(setup, await GatewayProcess.StartAsync(setup, ct));
+        }
+        catch
+        {
+            Directory.Delete(setup.DataFolder, recursive: true); // started or not, a run leaves nothing behind
+            throw;
+        }
     }
 }

@@ -51,10 +51,9 @@ public sealed class UsageRecorder(IDbContextFactory<AppDbContext> dbFactory, ILo
                 try
                 {
                     await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-                    db.Usage.AddRange(batch);
-                    await db.SaveChangesAsync(cancellationToken);
+                    await UsageRows.InsertAsync(db, batch, cancellationToken);
                 }
-                catch (Exception ex) when (ex is DbUpdateException or InvalidOperationException or TimeoutException)
+                catch (Exception ex) when (ex is DbUpdateException or System.Data.Common.DbException or InvalidOperationException or TimeoutException)
                 {
                     // Usage is accounting, not the reply: log and keep serving rather than fail requests.
                     log.LogError(ex, "Could not write {Count} usage records", batch.Count);
