@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Runs a benchmark against real PostgreSQL and Redis started like the tests' ones.
 # Usage: ./bench.sh sync | router | catalog   (see README "Benchmarks")
-#        ./bench.sh gateway [--gateway http://127.0.0.1:PORT --token agg-…] [--rate 500]   (see docs/benchmarks.md)
+#        ./bench.sh gateway [--rounds 3] [--rate 500] [--gateway none | http://127.0.0.1:PORT --token agg-…]   (see docs/benchmarks.md)
 set -uo pipefail
 cd "$(dirname "$0")"
 if [ "${1:-}" = gateway ]; then
-  # Mock, forwarder and load driver only: no database. A gateway to compare is started separately and named by URL.
+  # Mock, forwarder, load driver and the app itself (Release, a fresh embedded SQLite database): no servers to start.
   shift
-  dotnet build -c Release -nologo -v q tools/Aggregator.GatewayBench || exit 2
+  dotnet build -c Release -nologo -v q tools/Aggregator.GatewayBench || exit 2   # builds Aggregator.Web in Release too
   exec dotnet run -c Release --no-build --project tools/Aggregator.GatewayBench -- "$@"
 fi
 . scripts/servers.sh

@@ -31,8 +31,11 @@ public static class UpstreamExtensions
                 PooledConnectionLifetime = TimeSpan.FromMinutes(5),
                 ConnectTimeout = TimeSpan.FromSeconds(10),
                 AutomaticDecompression = System.Net.DecompressionMethods.All,
+                // A provider API never redirects a POST; following one could carry the request (and key) elsewhere.
+                AllowAutoRedirect = false,
             })
-            .RedactLoggedHeaders(_ => true);
+            // No log scope and log lines per upstream call (the router logs what matters): they were a tenth of the relay's CPU.
+            .RemoveAllLoggers();
 
         services.AddSingleton<IApiKeyPool, ApiKeyPool>();
         services.AddSingleton<RoutingTable>();
@@ -47,6 +50,7 @@ public static class UpstreamExtensions
         services.AddHostedService(sp => sp.GetRequiredService<KeyStateWriter>());
         services.AddHostedService(sp => sp.GetRequiredService<KeyProbe>());
         services.AddSingleton<IChatRouter, ChatRouter>();
+        services.AddSingleton<EmbeddingRouter>();
         return services;
     }
 

@@ -36,8 +36,14 @@ public static class GatewayBenchMain
             new("a mock", mock.OpenAIUrl + "/chat/completions", "bench-key", options.Model),
             new("b forwarder", forwarder.BaseUrl + "/v1/chat/completions", "bench-key", options.Model),
         ];
-        if (options.Gateway is { } gateway)
-            targets.Add(new("c gateway", gateway + "/v1/chat/completions", options.Token!, options.GatewayModel ?? options.Model));
+        await using var app = options.Gateway is null ? await StartGatewayAsync(mock, options, ct) : null;
+        if (app is not null)
+            targets.Add(new("c gateway", app.Process.BaseUrl + "/v1/chat/completions", app.Setup.Token, app.Setup.Model));
+        else if (options.Gateway is not "none")
+            targets.Add(new("c gateway", options.Gateway + "/v1/chat/completions", options.Token!, options.GatewayModel ?? options.Model));
+
+        // The ratios need a and b; leaving targets out is for profiling one of them alone.
+        targets = targets.Where(t => options.Targets.Contains(t.Name[0])).ToList();
 
         using var client = new HttpClient(new SocketsHttpHandler
         {
@@ -49,7 +55,8 @@ public static class GatewayBenchMain
         var driver = new LoadDriver(client, options);
 
         var load = options.Rate is { } rate ? $"{rate} req/s open loop" : $"{options.Concurrency} connections";
-        Console.WriteLine($"Mock upstream (a provider base URL for the gateway): {mock.OpenAIUrl}; forwarder: {forwarder.BaseUrl}");
+        Console.WriteLine($"Mock upstream (a provider base URL for the gateway): {mock.OpenAIUrl}; forwarder: {forwarder.BaseUrl}" +
+                          (app is null ? "" : $"; gateway (Release, embedded SQLite): {app.Process.BaseUrl}, token {app.Setup.Token} (a throwaway database), model {app.Setup.Model}"));
         Console.WriteLine($"{load}; {options.Rounds} rounds × {options.Seconds} s per target, alternating, after {options.WarmupSeconds} s warm-up; " +
                           $"reply {options.ReplyTokens} tokens; {Environment.ProcessorCount} cores");
 
@@ -67,6 +74,26 @@ public static class GatewayBenchMain
                 foreach (var (target, into) in figures)
                     await driver.RunAsync(target, stream, TimeSpan.FromSeconds(options.Seconds), into, ct);
             Report.Print($"{(stream ? "streaming" : "non-streaming")}, {load}", stream, figures);
+        }
+    }
+
+    sealed record StartedGateway(BenchSetup Setup, GatewayProcess Process) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => Process.DisposeAsync();
+    }
+
+    /// <summary>Seeds a fresh embedded database and starts the real app on it, with the mock as its provider.</summary>
+    static async Task<StartedGateway> StartGatewayAsync(BenchMock mock, BenchOptions options, CancellationToken ct)
+    {
+        var setup = await BenchSeed.CreateAsync(mock.OpenAIUrl, options.Model, ct);
+        try
+        {
+            return new StartedGateway(setup, await GatewayProcess.StartAsync(setup, ct));
+        }
+        catch
+        {
+            Directory.Delete(setup.DataFolder, recursive: true); // started or not, a run leaves nothing behind
+            throw;
         }
     }
 }

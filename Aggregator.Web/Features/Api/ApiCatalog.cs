@@ -6,12 +6,15 @@ using Aggregator.Web.Upstream.Routing;
 
 namespace Aggregator.Web.Features.Api;
 
-/// <summary>One catalogue model as the API names it: <c>provider-slug/model-id</c>.</summary>
-public sealed record ApiModel(string Id, CatalogModel Model, int ProviderId, string ProviderSlug, ProviderKind Kind, decimal? Price, bool Locked);
+/// <summary>One catalogue model as the API names it: <c>provider-slug/model-id</c>; chat or embedding.</summary>
+public sealed record ApiModel(string Id, CatalogModel Model, int ProviderId, string ProviderSlug, ProviderKind Kind, decimal? Price, bool Locked,
+    ModelType Type = ModelType.Chat, ApiStandard Standard = ApiStandard.OpenAI);
 
 /// <summary>
 /// The caller's catalogue in API terms, built on <see cref="CatalogCache"/>'s per-tier view (so tiers,
 /// hidden and unavailable models are as the chat has them) plus the provider slugs of the routing table.
+/// Embedding models (which the chat's catalogue leaves out) come from the routing table under the same rules:
+/// available, not hidden, provider enabled with an active key, locked above the tier.
 /// Built once per cached view and reused until the catalogue changes: a look-up is a dictionary hit.
 /// </summary>
 public sealed class ApiCatalog(CatalogCache catalog, RoutingTable routing, IApiKeyPool pool, TimeProvider time)
@@ -33,14 +36,17 @@ public sealed class ApiCatalog(CatalogCache catalog, RoutingTable routing, IApiK
     /// A bare id (no provider) picks among the providers serving it: a provider with a healthy key
     /// first, then the lowest price, then direct before aggregator.
     /// </summary>
-    public async ValueTask<ApiModel> ResolveAsync(ApiCaller caller, string requested, CancellationToken ct)
+    /// <param name="type">What the endpoint serves: a chat model asked for embeddings (or the reverse) is a 400.</param>
+    public async ValueTask<ApiModel> ResolveAsync(ApiCaller caller, string requested, CancellationToken ct, ModelType type = ModelType.Chat)
     {
         var index = await IndexAsync(caller.Tier, ct);
-        if (index.ById.TryGetValue(requested, out var exact)) return Usable(caller, exact);
+        if (index.ById.TryGetValue(requested, out var exact)) return Usable(caller, exact, type);
         if (!index.ByModelId.TryGetValue(requested, out var serving)) throw new ApiException(ApiError.ModelNotFound(requested));
 
-        var usable = serving.Where(m => !m.Locked && caller.Models.Allows(m.Id, m.Model.ModelId)).ToList();
-        if (usable.Count == 0) return Usable(caller, serving[0]); // says why
+        var ofType = serving.Where(m => m.Type == type).ToList();
+        if (ofType.Count == 0) return Usable(caller, serving[0], type); // says why
+        var usable = ofType.Where(m => !m.Locked && caller.Models.Allows(m.Id, m.Model.ModelId)).ToList();
+        if (usable.Count == 0) return Usable(caller, ofType[0], type); // says why
         if (usable.Count == 1) return usable[0];
         var healthy = HealthyProviders();
         return usable
@@ -51,8 +57,12 @@ public sealed class ApiCatalog(CatalogCache catalog, RoutingTable routing, IApiK
             .First();
     }
 
-    static ApiModel Usable(ApiCaller caller, ApiModel model)
+    static ApiModel Usable(ApiCaller caller, ApiModel model, ModelType type)
     {
+        if (model.Type != type)
+            throw new ApiException(type == ModelType.Embedding
+                ? ApiError.BadRequest($"The model '{model.Id}' is not an embedding model; it answers POST /v1/chat/completions.", "model", "model_not_supported")
+                : ApiError.BadRequest($"The model '{model.Id}' is an embedding model; send it to POST /v1/embeddings.", "model", "model_not_supported"));
         if (model.Locked)
             throw new ApiException(ApiError.ModelNotAllowed(
                 $"The model '{model.Id}' needs the {model.Model.TierRequired.ToString().ToLowerInvariant()} tier; your account is on {caller.Tier.ToString().ToLowerInvariant()}."));
@@ -88,12 +98,27 @@ public sealed class ApiCatalog(CatalogCache catalog, RoutingTable routing, IApiK
             {
                 var route = snapshot.Models.GetValueOrDefault(m.Id);
                 var price = route is null ? null : route.InputPricePerMTok + route.OutputPricePerMTok;
-                all.Add(new ApiModel(provider.Name + "/" + m.ModelId, m, group.ProviderId, provider.Name, group.Kind, price, view.IsLocked(m)));
+                all.Add(new ApiModel(provider.Name + "/" + m.ModelId, m, group.ProviderId, provider.Name, group.Kind, price, view.IsLocked(m),
+                    ModelType.Chat, provider.Standard));
             }
         }
+        AddEmbeddingModels(all, view.Tier, snapshot);
         var byId = new Dictionary<string, ApiModel>(StringComparer.Ordinal);
         foreach (var m in all) byId.TryAdd(m.Id, m);
         var byModelId = all.GroupBy(m => m.Model.ModelId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToArray(), StringComparer.Ordinal);
         return new Index(snapshot, all, byId, byModelId);
+    }
+
+    static void AddEmbeddingModels(List<ApiModel> all, Tier tier, RoutingSnapshot snapshot)
+    {
+        var keyed = snapshot.Keys.Where(k => k.Active).Select(k => k.ProviderId).ToHashSet();
+        foreach (var m in snapshot.Models.Values.Where(m => m.Type == ModelType.Embedding && m.Available && !m.Hidden)
+                     .OrderBy(m => m.ProviderId).ThenBy(m => m.ModelId, StringComparer.Ordinal))
+        {
+            if (!snapshot.Providers.TryGetValue(m.ProviderId, out var provider) || !provider.Enabled || !keyed.Contains(provider.Id)) continue;
+            var model = new CatalogModel(m.Id, m.ModelId, m.Name, ModelCapabilities.None, null, m.TierRequired);
+            all.Add(new ApiModel(provider.Name + "/" + m.ModelId, model, provider.Id, provider.Name, provider.Kind, m.InputPricePerMTok,
+                Locked: tier < m.TierRequired, ModelType.Embedding, provider.Standard));
+        }
     }
 }

@@ -35,6 +35,7 @@ public static partial class ApiExtensions
         v1.MapPost("/messages", Messages.HandleAsync).WithMetadata(CallerStandard.Anthropic);
         app.Map("/v1/messages/{**rest}", (string? rest) => ApiError.NotFound($"There is no endpoint /v1/messages/{rest}."))
             .AllowAnonymous().WithMetadata(CallerStandard.Anthropic);
+        v1.MapPost("/embeddings", Embeddings.HandleAsync);
         app.Map("/v1/{**rest}", (string? rest) => ApiError.NotFound($"There is no endpoint /v1/{rest}.")).AllowAnonymous();
         return app;
     }

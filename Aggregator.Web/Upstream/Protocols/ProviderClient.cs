@@ -10,7 +10,7 @@ namespace Aggregator.Web.Upstream.Protocols;
 public sealed record ProbeResult(bool Ok, int? Status, string Message);
 
 /// <summary>
-/// The one way to talk to a provider of one API standard: authentication, the chat, list and probe URLs,
+/// The one way to talk to a provider of one API standard: authentication, the chat, embeddings, list and probe URLs,
 /// the probe, and turning a failed response or exception into a classified <see cref="UpstreamFailure"/>
 /// with the key redacted from the provider's words. The router, the key probe, model sync and the
 /// admin's key Test all go through it; <see cref="Protocol"/> is the chat wire format.
@@ -35,6 +35,20 @@ public sealed class ProviderClient(ApiStandard standard, ProtocolAdapter protoco
         message.Headers.TryAddWithoutValidation("Accept", "text/event-stream");
         if (IsAnthropic) AddAnthropicHeaders(message, key.Secret);
         else message.Headers.TryAddWithoutValidation("Authorization", key.BearerValue);
+        return message;
+    }
+
+    /// <summary>The embeddings request for one key; OpenAI standard only (the Anthropic API has no embeddings endpoint).</summary>
+    public HttpRequestMessage EmbeddingsRequest(ProviderRoute provider, ReadOnlyMemory<byte> body, KeyLease key)
+    {
+        if (IsAnthropic) throw new InvalidOperationException("The Anthropic API has no embeddings endpoint.");
+        var message = new HttpRequestMessage(HttpMethod.Post, Combine(provider.BaseUrl, "embeddings"))
+        {
+            Content = new ReadOnlyMemoryContent(body),
+        };
+        message.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
+        message.Headers.TryAddWithoutValidation("Accept", "application/json");
+        message.Headers.TryAddWithoutValidation("Authorization", key.BearerValue);
         return message;
     }
 

@@ -6,10 +6,19 @@ namespace Aggregator.Web.Upstream.Routing;
 /// <summary>What resolution needs of one catalogue row.</summary>
 public sealed record ModelRoute(
     long Id, int ProviderId, string ModelId, string Name, Tier TierRequired, bool Available,
-    int? MaxOutputTokens, decimal? InputPricePerMTok, decimal? OutputPricePerMTok);
+    int? MaxOutputTokens, decimal? InputPricePerMTok, decimal? OutputPricePerMTok)
+{
+    /// <summary>Chat rows go to chat completions, embedding rows to embeddings; nothing else is routed.</summary>
+    public ModelType Type { get; init; }
+    /// <summary>Hidden from catalogues (the API lists and resolves only what a catalogue shows).</summary>
+    public bool Hidden { get; init; }
+}
 
 /// <summary>What resolution and the adapters need of one provider.</summary>
-public sealed record ProviderRoute(int Id, string Name, string DisplayName, ApiStandard Standard, string BaseUrl, string? ModelsUrl, bool Enabled, bool AllowFallback);
+public sealed record ProviderRoute(int Id, string Name, string DisplayName, ApiStandard Standard, string BaseUrl, string? ModelsUrl, bool Enabled, bool AllowFallback)
+{
+    public ProviderKind Kind { get; init; }
+}
 
 /// <summary>A key row as stored; live health lives in <see cref="IApiKeyPool"/>, not here.</summary>
 public sealed record KeyRow(

@@ -65,11 +65,11 @@ public sealed class RoutingTable(
             var started = time.GetTimestamp();
             await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
             var providers = await db.Providers.AsNoTracking()
-                .Select(p => new ProviderRoute(p.Id, p.Name, p.DisplayName, p.ApiStandard, p.BaseUrl, p.ModelsUrl, p.Enabled, p.AllowFallback))
+                .Select(p => new ProviderRoute(p.Id, p.Name, p.DisplayName, p.ApiStandard, p.BaseUrl, p.ModelsUrl, p.Enabled, p.AllowFallback) { Kind = p.Kind })
                 .ToListAsync(cancellationToken);
             var models = await db.Models.AsNoTracking()
                 .Select(m => new ModelRoute(m.Id, m.ProviderId, m.ModelId, m.DisplayNameOverride ?? m.DisplayName, m.TierRequired,
-                    m.Available, m.MaxOutputTokens, m.InputPricePerMTok, m.OutputPricePerMTok))
+                    m.Available, m.MaxOutputTokens, m.InputPricePerMTok, m.OutputPricePerMTok) { Type = m.Type, Hidden = m.Hidden })
                 .ToListAsync(cancellationToken);
             var keys = await db.ApiKeys.AsNoTracking()
                 .Where(k => k.DeletedAt == null)

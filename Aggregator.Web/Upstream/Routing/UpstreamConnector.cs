@@ -19,16 +19,36 @@ public sealed class UpstreamConnector(
 {
     public const string HttpClientName = "upstream";
 
-    internal async Task<OpenReply> ConnectAsync(RoutePlan plan, ChatRequest request, RouterOptions o, CancellationToken deadline, CancellationToken caller)
+    internal Task<OpenReply> ConnectAsync(RoutePlan plan, ChatRequest request, RouterOptions o, CancellationToken deadline, CancellationToken caller)
+    {
+        ReadOnlyMemory<byte> body = default;
+        long bodyModel = -1;
+        ApiStandard bodyStandard = default;
+        return FailoverAsync(plan, o, deadline, caller, (candidate, client, key, attempt) =>
+        {
+            if (bodyModel != candidate.Model.Id || bodyStandard != candidate.Provider.Standard)
+            {
+                body = client.Protocol.BuildBody(candidate.Model, request);
+                bodyModel = candidate.Model.Id;
+                bodyStandard = candidate.Provider.Standard;
+            }
+            return OpenAsync(client, candidate, key, body, attempt, o);
+        });
+    }
+
+    /// <summary>
+    /// The failover loop every upstream call goes through (chat streams and embeddings): picks a key, makes one
+    /// attempt with it, classifies a failure (the key's health, retry or not) and moves on. <paramref name="attemptAsync"/>
+    /// owns the attempt's cancellation source once it returns a result; a failed attempt's source is disposed here.
+    /// </summary>
+    internal async Task<T> FailoverAsync<T>(RoutePlan plan, RouterOptions o, CancellationToken deadline, CancellationToken caller,
+        Func<RouteCandidate, ProviderClient, KeyLease, CancellationTokenSource, Task<T>> attemptAsync)
     {
         var started = time.GetTimestamp();
         List<long>? tried = null;
         UpstreamFailure? last = null;
         var attempts = 0;
         var candidateIndex = 0;
-        ReadOnlyMemory<byte> body = default;
-        long bodyModel = -1;
-        ApiStandard bodyStandard = default;
         try
         {
             while (true)
@@ -57,18 +77,11 @@ public sealed class UpstreamConnector(
                 if (attempts > 0) await Task.Delay(Backoff(attempts, o), time, deadline);
                 attempts++;
                 var client = clients.For(candidate.Provider.Standard);
-                if (bodyModel != candidate.Model.Id || bodyStandard != candidate.Provider.Standard)
-                {
-                    body = client.Protocol.BuildBody(candidate.Model, request);
-                    bodyModel = candidate.Model.Id;
-                    bodyStandard = candidate.Provider.Standard;
-                }
-
                 var attempt = CancellationTokenSource.CreateLinkedTokenSource(deadline);
                 attempt.CancelAfter(o.AttemptTimeout < remaining ? o.AttemptTimeout : remaining);
                 try
                 {
-                    return await OpenAsync(client, candidate, key, body, attempt, o);
+                    return await attemptAsync(candidate, client, key, attempt);
                 }
                 catch (Exception ex) when (ex is not RouterException && !caller.IsCancellationRequested && !deadline.IsCancellationRequested)
                 {
