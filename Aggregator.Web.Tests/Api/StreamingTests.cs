@@ -37,6 +37,26 @@ public sealed class StreamingTests(ApiTestApp app) : IClassFixture<ApiTestApp>
     }
 
     [Fact]
+    public async Task The_api_is_never_compressed_even_when_the_client_accepts_it()
+    {
+        var user = await app.UserAsync();
+        var client = app.Api((await app.TokenAsync(user)).Secret);
+        foreach (var stream in new[] { true, false })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+            { Content = ApiTestApp.Chat("mock/gpt-4o-mini", "mock:tokens=3", stream) };
+            request.Headers.AcceptEncoding.ParseAdd("br, gzip");
+            using var response = await client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Empty(response.Content.Headers.ContentEncoding);
+        }
+        using var models = new HttpRequestMessage(HttpMethod.Get, "/v1/models");
+        models.Headers.AcceptEncoding.ParseAdd("br, gzip");
+        using var list = await client.SendAsync(models);
+        Assert.Empty(list.Content.Headers.ContentEncoding);
+    }
+
+    [Fact]
     public async Task Without_include_usage_there_is_no_usage_chunk()
     {
         var user = await app.UserAsync();

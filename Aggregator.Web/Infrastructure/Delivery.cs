@@ -10,8 +10,9 @@ namespace Aggregator.Web.Infrastructure;
 /// <summary>
 /// How the browser gets bytes: static files through MapStaticAssets (compressed at build time,
 /// fingerprinted URLs, immutable caching — see Program.cs), dynamic responses (HTML, JSON) compressed
-/// on the fly. The chat hub is left out: its long-polling and SSE responses must reach the browser
-/// token by token, not wait in a compressor's buffer.
+/// on the fly. The chat hub and the /v1 API are left out: their streams must reach the client token
+/// by token, not wait in a compressor's buffer, and a relay should not spend CPU compressing small
+/// machine-to-machine bodies on every request.
 /// </summary>
 public static class Delivery
 {
@@ -32,7 +33,8 @@ public static class Delivery
     }
 
     public static IApplicationBuilder UseResponseDelivery(this IApplicationBuilder app) =>
-        app.UseWhen(c => !c.Request.Path.StartsWithSegments(ChatExtensions.HubPath), branch => branch.UseResponseCompression());
+        app.UseWhen(c => !c.Request.Path.StartsWithSegments(ChatExtensions.HubPath) && !c.Request.Path.StartsWithSegments("/v1"),
+            branch => branch.UseResponseCompression());
 
     /// <summary>
     /// The fingerprinted URL of a static asset (e.g. <c>dist/icons.svg</c> → <c>/dist/icons.abc123.svg</c>), as the
