@@ -45,6 +45,7 @@ internal struct UsageMeter
         ApiKeyId = keyId,
         ModelId = model.Id,
         MessageId = request.MessageId,
+        ApiTokenId = request.ApiTokenId,
         Source = request.Source.Length <= 16 ? request.Source : request.Source[..16],
         Day = DateOnly.FromDateTime(now),
         CreatedAt = now,
