@@ -51,7 +51,7 @@ public sealed class ChatRouter(
         }
 
         await using var _ = reply;
-        var meter = new UsageMeter(TokenEstimator.For(reply.Route.UpstreamModelId));
+        var meter = new UsageMeter(TokenEstimator.Lazily(reply.Route.UpstreamModelId));
         var recorded = false;
         try
         {

@@ -18,11 +18,17 @@ public static class TokenEstimator
     static readonly string[] Cl100kFamilies = ["gpt-4", "gpt-3.5", "text-embedding-3", "text-embedding-ada-002"];
 
     /// <summary>The tokenizer of the model's family, or null when it is not known. <paramref name="modelId"/> may carry a vendor prefix ("openai/gpt-4o").</summary>
-    public static Tokenizer? For(string modelId)
+    public static Tokenizer? For(string modelId) => Lazily(modelId)?.Value;
+
+    /// <summary>
+    /// The same, not loaded yet: a stream decides at its start whether to keep its pieces, and the
+    /// encoding is loaded only when an estimate is really needed (the first one pays the load, not the first request).
+    /// </summary>
+    internal static Lazy<Tokenizer>? Lazily(string modelId)
     {
         var id = modelId.AsSpan(modelId.LastIndexOf('/') + 1);
-        if (IsFamily(id, O200kFamilies)) return O200k.Value;
-        if (IsFamily(id, Cl100kFamilies)) return Cl100k.Value;
+        if (IsFamily(id, O200kFamilies)) return O200k;
+        if (IsFamily(id, Cl100kFamilies)) return Cl100k;
         return null;
     }
 

@@ -40,7 +40,8 @@ public sealed class TokenSpend(IDbContextFactory<AppDbContext> dbs, TimeProvider
     {
         var now = time.GetUtcNow().UtcDateTime;
         var start = MonthStart(now);
-        var month = _months.AddOrUpdate(tokenId, _ => new Month(start, now), (_, m) => m.Start == start ? m : new Month(start, now));
+        if (!_months.TryGetValue(tokenId, out var month) || month.Start != start)
+            month = _months.AddOrUpdate(tokenId, _ => new Month(start, now), (_, m) => m.Start == start ? m : new Month(start, now));
         Task loading;
         lock (month) loading = month.Loading ??= LoadAsync(tokenId, month);
         try

@@ -9,7 +9,7 @@ namespace Aggregator.Web.Upstream.Usage;
 /// tokenizer for the model's family (<see cref="TokenEstimator"/>) the output pieces are kept (the
 /// strings the stream already made, not copies) and counted only if the provider never reports usage.
 /// </summary>
-internal struct UsageMeter(Tokenizer? tokenizer)
+internal struct UsageMeter(Lazy<Tokenizer>? tokenizer)
 {
     public int OutputChars;
     public TokenUsage? Reported;
@@ -46,10 +46,11 @@ internal struct UsageMeter(Tokenizer? tokenizer)
             return new TokenUsage(TokenEstimator.FromChars(promptChars), TokenEstimator.FromChars(OutputChars), Estimated: true);
         }
         // About four tokens of framing per message (role and separators), as OpenAI counts them.
-        var prompt = TokenEstimator.Count(tokenizer, request.System);
-        foreach (var turn in request.Messages) prompt += TokenEstimator.Count(tokenizer, turn.Content) + 4;
+        var encoding = tokenizer.Value;
+        var prompt = TokenEstimator.Count(encoding, request.System);
+        foreach (var turn in request.Messages) prompt += TokenEstimator.Count(encoding, turn.Content) + 4;
         var completion = 0;
-        if (_pieces is not null) foreach (var piece in _pieces) completion += tokenizer.CountTokens(piece);
+        if (_pieces is not null) foreach (var piece in _pieces) completion += encoding.CountTokens(piece);
         return new TokenUsage(prompt, completion, Estimated: true);
     }
 
