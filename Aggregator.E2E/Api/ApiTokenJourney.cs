@@ -6,6 +6,7 @@ using Aggregator.E2E.Chat;
 using Aggregator.E2E.Infrastructure;
 using Aggregator.Web.Data;
 using Aggregator.Web.Features.Api;
+using Aggregator.Web.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
@@ -30,6 +31,13 @@ public sealed class ApiTokenJourney(BrowserFixture browser, ChatKestrelApp app) 
         return response;
     }
 
+    async Task<UsageRecord?> UsageRowAsync(long tokenId)
+    {
+        await using var scope = app.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        return await db.Usage.AsNoTracking().SingleOrDefaultAsync(u => u.ApiTokenId == tokenId);
+    }
+
     async Task<ApiToken> TokenRowAsync(string email)
     {
         await using var scope = app.Services.CreateAsyncScope();
@@ -38,7 +46,7 @@ public sealed class ApiTokenJourney(BrowserFixture browser, ChatKestrelApp app) 
     }
 
     [Fact]
-    public Task A_token_created_on_the_account_page_calls_the_api_until_it_is_revoked_there() => InBrowserAsync(async page =>
+    public Task A_token_created_with_a_budget_on_the_account_page_calls_the_api_shows_its_usage_and_stops_when_revoked() => InBrowserAsync(async page =>
     {
         var email = $"api-{Guid.NewGuid():N}@example.com";
         await RegisterAsync(page, email);
@@ -47,6 +55,7 @@ public sealed class ApiTokenJourney(BrowserFixture browser, ChatKestrelApp app) 
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "API tokens", Level = 1 })).ToBeVisibleAsync();
 
         await page.GetByLabel("Name").FillAsync("my script");
+        await page.GetByLabel("Monthly budget (USD)").FillAsync("5");
         await page.GetByRole(AriaRole.Button, new() { Name = "Create token" }).ClickAsync();
         var field = page.GetByTestId("new-token-secret");
         await Expect(field).ToBeVisibleAsync();
@@ -64,10 +73,24 @@ public sealed class ApiTokenJourney(BrowserFixture browser, ChatKestrelApp app) 
             Assert.StartsWith("You said", reply.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
         var row = await TokenRowAsync(email);
         Assert.Equal(TokenSecrets.Hash(secret), row.SecretHash);
+        Assert.Equal(5m, row.MonthlyBudgetUsd);
         Assert.Null(row.RevokedAt);
+        var usage = await Eventually.Until(() => UsageRowAsync(row.Id), u => u is not null, "the call's usage row");
+        Assert.Equal(row.UserId, usage!.UserId);
 
         await page.GotoAsync("/Account/Tokens");
         await Expect(page.GetByTestId("new-token")).ToHaveCountAsync(0); // shown once
+        await Expect(page.GetByTestId("token-month")).ToContainTextAsync("1 requests");
+        await Expect(page.GetByTestId("token-month")).ToContainTextAsync("of 5.00 USD");
+        await page.GetByTestId("token-usage-link").ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "my script", Level = 1 })).ToBeVisibleAsync();
+        var requests = page.GetByTestId("token-requests").Locator("tbody tr");
+        await Expect(requests).ToHaveCountAsync(1);
+        await Expect(requests).ToContainTextAsync("mockhub/gpt-4o-mini");
+        await Expect(requests).ToContainTextAsync(usage.CompletionTokens.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await Expect(page.GetByLabel("Monthly budget (USD)")).ToHaveValueAsync("5");
+
+        await page.GotoAsync("/Account/Tokens");
         page.Dialog += (_, dialog) => _ = dialog.AcceptAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Revoke my script" }).ClickAsync();
         await Expect(page.GetByTestId("status")).ToContainTextAsync("revoked");

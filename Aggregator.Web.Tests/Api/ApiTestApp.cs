@@ -44,15 +44,20 @@ public class ApiTestApp : ChatTestApp, IAsyncLifetime
     }
 
     /// <summary>A token for <paramref name="user"/> stored as the account page stores it (hash only).</summary>
-    public async Task<(string Secret, long Id)> TokenAsync(ChatUser user, string? allowed = null, int? rpm = null, DateTime? expires = null)
+    public Task<(string Secret, long Id)> TokenAsync(ChatUser user, string? allowed = null, int? rpm = null, DateTime? expires = null,
+        decimal? budgetUsd = null, long? budgetTokens = null) => TokenAsync(user.UserId, allowed, rpm, expires, budgetUsd, budgetTokens);
+
+    public async Task<(string Secret, long Id)> TokenAsync(string userId, string? allowed = null, int? rpm = null, DateTime? expires = null,
+        decimal? budgetUsd = null, long? budgetTokens = null)
     {
         var secret = TokenSecrets.Generate();
         await using var scope = Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
         var token = new ApiToken
         {
-            UserId = user.UserId, Name = "test", Prefix = TokenSecrets.PrefixOf(secret), SecretHash = TokenSecrets.Hash(secret),
+            UserId = userId, Name = "test", Prefix = TokenSecrets.PrefixOf(secret), SecretHash = TokenSecrets.Hash(secret),
             AllowedModels = ModelAllowList.Parse(allowed).Stored, RequestsPerMinute = rpm, ExpiresAt = expires,
+            MonthlyBudgetUsd = budgetUsd, MonthlyTokenBudget = budgetTokens,
         };
         db.ApiTokens.Add(token);
         await db.SaveChangesAsync();

@@ -35,7 +35,7 @@ public class ChatTestApp : AppFactory, IAsyncLifetime
     public async Task InitializeAsync()
     {
         Mock = await MockUpstreamServer.StartAsync();
-        _ = Server; // start the app (migrations) before seeding
+        StartServer(); // start the app (migrations) before seeding; TestServer or Kestrel
         await using var scope = Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
         var provider = await SeedProviderAsync(db, scope.ServiceProvider.GetRequiredService<SecretBox>(), "mock", "Mock AI", Mock.OpenAIUrl);

@@ -128,6 +128,8 @@ public abstract class AppDbContext(DbContextOptions options)
             e.HasIndex(u => new { u.UserId, u.Day });
             e.HasIndex(u => new { u.ApiKeyId, u.Day });
             e.HasIndex(u => new { u.ModelId, u.Day });
+            // A token's month-to-date spend and its recent requests.
+            e.HasIndex(u => new { u.ApiTokenId, u.CreatedAt });
             e.Property(u => u.Source).HasMaxLength(16);
             e.Property(u => u.CostUsd).HasPrecision(18, 8);
         });
@@ -141,6 +143,7 @@ public abstract class AppDbContext(DbContextOptions options)
             e.Property(t => t.Prefix).HasMaxLength(16);
             e.Property(t => t.SecretHash).HasMaxLength(64);
             e.Property(t => t.AllowedModels).HasMaxLength(2000);
+            e.Property(t => t.MonthlyBudgetUsd).HasPrecision(18, 6);
         });
 
         builder.Entity<AuditEntry>(e =>

@@ -102,7 +102,8 @@ public sealed partial class CommittedChangesInterceptor(IServiceProvider service
                 Provider or ApiKey or AiModel => ChangedData.Catalog,
                 AppUser when entry.State != EntityState.Modified || entry.Property(nameof(AppUser.Tier)).IsModified => ChangedData.Accounts,
                 IdentityUserRole<string> => ChangedData.Accounts,
-                ApiToken when entry.State != EntityState.Modified || entry.Property(nameof(ApiToken.RevokedAt)).IsModified => ChangedData.Tokens,
+                ApiToken when entry.State != EntityState.Modified || entry.Property(nameof(ApiToken.RevokedAt)).IsModified
+                    || entry.Property(nameof(ApiToken.MonthlyBudgetUsd)).IsModified || entry.Property(nameof(ApiToken.MonthlyTokenBudget)).IsModified => ChangedData.Tokens,
                 _ => ChangedData.None,
             };
             if (changes == (ChangedData.Catalog | ChangedData.Accounts | ChangedData.Tokens)) break;

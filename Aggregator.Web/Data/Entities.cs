@@ -195,6 +195,8 @@ public sealed class UsageRecord
     public long? ApiKeyId { get; set; }
     public long? ModelId { get; set; }
     public long? MessageId { get; set; }
+    /// <summary>The personal access token an API request came with; null for the chat.</summary>
+    public long? ApiTokenId { get; set; }
     public required string Source { get; set; }
     public DateOnly Day { get; set; }
     public DateTime CreatedAt { get; set; } = DateTime.UtcNow;
@@ -228,6 +230,10 @@ public sealed class ApiToken
     /// <summary>Comma-separated model ids or patterns ("openai/*"); null or empty: every model of the owner's tier.</summary>
     public string? AllowedModels { get; set; }
     public int? RequestsPerMinute { get; set; }
+    /// <summary>Spend per UTC calendar month, in USD at our model prices; null: no USD budget.</summary>
+    public decimal? MonthlyBudgetUsd { get; set; }
+    /// <summary>Prompt plus completion tokens per UTC calendar month; null: no token budget.</summary>
+    public long? MonthlyTokenBudget { get; set; }
 }
 
 public sealed class AuditEntry

@@ -43,6 +43,7 @@ public static class UpstreamExtensions
         services.AddSingleton<ProviderClients>();
         services.AddSingleton<UpstreamConnector>();
         services.AddSingleton<TierQuotas>();
+        services.AddSingleton<TokenSpend>();
         services.AddSingleton<UsageRecorder>();
         services.AddSingleton<KeyStateWriter>();
         services.AddSingleton<KeyProbe>();

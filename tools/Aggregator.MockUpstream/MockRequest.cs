@@ -56,7 +56,9 @@ internal sealed class MockRequest
         var lastUser = json is null ? null : LastUserMessage(json);
         var headers = http.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
         var (images, brokenImage) = MockImages.Read(json, root);
-        state.Record(new ReceivedRequest(http.Request.Path, http.Request.Method, headers, body, key, DateTimeOffset.UtcNow) { Images = images });
+        var received = new ReceivedRequest(http.Request.Path, http.Request.Method, headers, body, key, DateTimeOffset.UtcNow) { Images = images };
+        http.RequestAborted.Register(received.MarkCancelled);
+        state.Record(received);
 
         return new MockRequest
         {

@@ -14,6 +14,13 @@ public sealed record ReceivedRequest(
 {
     /// <summary>The image parts of a chat request (every message, in order), as they reached the upstream.</summary>
     public IReadOnlyList<ReceivedImage> Images { get; init; } = [];
+
+    readonly TaskCompletionSource<DateTimeOffset> _cancelled = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes, with the time, when the client aborted the request before the mock had answered it all.</summary>
+    public Task<DateTimeOffset> Cancelled => _cancelled.Task;
+
+    internal void MarkCancelled() => _cancelled.TrySetResult(DateTimeOffset.UtcNow);
 }
 
 /// <summary>Runtime state of a mock: catalogue size and generation, per-key faults, and what was received.</summary>

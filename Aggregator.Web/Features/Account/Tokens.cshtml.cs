@@ -35,13 +35,20 @@ public sealed class TokensModel(AppDbContext db, AuditLog audit, ApiCatalog cata
         public string? AllowedModels { get; set; }
         [Range(1, 100_000, ErrorMessage = "Requests per minute is a number from 1 to 100000, or empty for the tier's limit."), Display(Name = "Requests per minute")]
         public int? RequestsPerMinute { get; set; }
+        [Range(typeof(decimal), "0.000001", "1000000", ParseLimitsInInvariantCulture = true, ConvertValueInInvariantCulture = true, ErrorMessage = "The monthly budget in USD is an amount from 0.000001 to 1000000, or empty for none."), Display(Name = "Monthly budget (USD)")]
+        public decimal? BudgetUsd { get; set; }
+        [Range(1L, 1_000_000_000_000L, ErrorMessage = "The monthly token budget is a number from 1 to 1000000000000, or empty for none."), Display(Name = "Monthly budget (tokens)")]
+        public long? BudgetTokens { get; set; }
     }
 
     public sealed record TokenRow(long Id, string Name, string Prefix, DateTime CreatedAt, DateTime? ExpiresAt, DateTime? RevokedAt,
-        DateTime? LastUsedAt, string? AllowedModels, int? RequestsPerMinute)
+        DateTime? LastUsedAt, string? AllowedModels, int? RequestsPerMinute, decimal? BudgetUsd, long? BudgetTokens)
     {
         public string State(DateTime now) => RevokedAt is not null ? "revoked" : ExpiresAt <= now ? "expired" : "active";
     }
+
+    /// <summary>This month's use per token id (absent: unused this month).</summary>
+    public IReadOnlyDictionary<long, TokenMonth> Month { get; private set; } = new Dictionary<long, TokenMonth>();
 
     string UserId => User.GetUserId()!;
     public DateTime Now => time.GetUtcNow().UtcDateTime;
@@ -69,6 +76,8 @@ public sealed class TokensModel(AppDbContext db, AuditLog audit, ApiCatalog cata
             ExpiresAt = Input.ExpiresInDays is { } days ? Now.AddDays(days) : null,
             AllowedModels = allowList.Stored,
             RequestsPerMinute = Input.RequestsPerMinute,
+            MonthlyBudgetUsd = Input.BudgetUsd,
+            MonthlyTokenBudget = Input.BudgetTokens,
         };
         db.ApiTokens.Add(token);
         audit.Record("token.create", "api-token", token, $"{token.Name} ({token.Prefix}…)");
@@ -96,9 +105,13 @@ public sealed class TokensModel(AppDbContext db, AuditLog audit, ApiCatalog cata
         return RedirectToPage();
     }
 
-    async Task LoadAsync(CancellationToken ct) =>
+    async Task LoadAsync(CancellationToken ct)
+    {
         Rows = await db.ApiTokens.AsNoTracking().Where(t => t.UserId == UserId)
             .OrderByDescending(t => t.CreatedAt).ThenByDescending(t => t.Id)
-            .Select(t => new TokenRow(t.Id, t.Name, t.Prefix, t.CreatedAt, t.ExpiresAt, t.RevokedAt, t.LastUsedAt, t.AllowedModels, t.RequestsPerMinute))
+            .Select(t => new TokenRow(t.Id, t.Name, t.Prefix, t.CreatedAt, t.ExpiresAt, t.RevokedAt, t.LastUsedAt, t.AllowedModels, t.RequestsPerMinute,
+                t.MonthlyBudgetUsd, t.MonthlyTokenBudget))
             .ToListAsync(ct);
+        Month = await TokenMonth.ForAsync(db, Rows.Select(r => r.Id).ToList(), Now, ct);
+    }
 }

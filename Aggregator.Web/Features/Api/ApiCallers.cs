@@ -5,7 +5,8 @@ using Microsoft.EntityFrameworkCore;
 namespace Aggregator.Web.Features.Api;
 
 /// <summary>Who is calling the API: a valid token and its owner as the database has them (at most a second old).</summary>
-public sealed record ApiCaller(long TokenId, string UserId, string UserName, Tier Tier, ModelAllowList Models, int? RequestsPerMinute);
+public sealed record ApiCaller(long TokenId, string UserId, string UserName, Tier Tier, ModelAllowList Models, int? RequestsPerMinute,
+    decimal? MonthlyBudgetUsd = null, long? MonthlyTokenBudget = null);
 
 /// <summary>Why a presented token does not authenticate; shown to the caller.</summary>
 public enum TokenRefusal { Unknown, Revoked, Expired, OwnerLocked }
@@ -22,7 +23,7 @@ public sealed class ApiCallers(IDbContextFactory<AppDbContext> dbs, TimeProvider
     const int MaxEntries = 10_000; // guesses are cached too (as misses): bound what they can fill
 
     sealed record TokenRow(long Id, string UserId, string UserName, Tier Tier, DateTime? RevokedAt, DateTime? ExpiresAt,
-        DateTimeOffset? LockoutEnd, ModelAllowList Models, int? RequestsPerMinute);
+        DateTimeOffset? LockoutEnd, ModelAllowList Models, int? RequestsPerMinute, decimal? MonthlyBudgetUsd, long? MonthlyTokenBudget);
 
     sealed record Entry(TokenRow? Row, long LoadedAt);
 
@@ -53,7 +54,7 @@ public sealed class ApiCallers(IDbContextFactory<AppDbContext> dbs, TimeProvider
         if (row.ExpiresAt is { } expires && expires <= now.UtcDateTime) return (null, TokenRefusal.Expired);
         if (row.LockoutEnd is { } lockout && lockout > now) return (null, TokenRefusal.OwnerLocked);
         _lastUsed[row.Id] = now.UtcDateTime;
-        return (new ApiCaller(row.Id, row.UserId, row.UserName, row.Tier, row.Models, row.RequestsPerMinute), default);
+        return (new ApiCaller(row.Id, row.UserId, row.UserName, row.Tier, row.Models, row.RequestsPerMinute, row.MonthlyBudgetUsd, row.MonthlyTokenBudget), default);
     }
 
     async Task<TokenRow?> LoadAsync(string hash, CancellationToken ct)
@@ -61,10 +62,11 @@ public sealed class ApiCallers(IDbContextFactory<AppDbContext> dbs, TimeProvider
         await using var db = await dbs.CreateDbContextAsync(ct);
         // A deleted owner takes the row with them (cascade): no row, unknown token.
         var row = await db.ApiTokens.AsNoTracking().Where(t => t.SecretHash == hash)
-            .Select(t => new { t.Id, t.UserId, UserName = t.User!.UserName, t.User.Tier, t.RevokedAt, t.ExpiresAt, t.User.LockoutEnd, t.AllowedModels, t.RequestsPerMinute })
+            .Select(t => new { t.Id, t.UserId, UserName = t.User!.UserName, t.User.Tier, t.RevokedAt, t.ExpiresAt, t.User.LockoutEnd, t.AllowedModels, t.RequestsPerMinute,
+                t.MonthlyBudgetUsd, t.MonthlyTokenBudget })
             .FirstOrDefaultAsync(ct);
         return row is null ? null : new TokenRow(row.Id, row.UserId, row.UserName ?? "", row.Tier, row.RevokedAt, row.ExpiresAt, row.LockoutEnd,
-            ModelAllowList.Parse(row.AllowedModels), row.RequestsPerMinute);
+            ModelAllowList.Parse(row.AllowedModels), row.RequestsPerMinute, row.MonthlyBudgetUsd, row.MonthlyTokenBudget);
     }
 
     ValueTask ICommittedChangesListener.OnCommittedAsync(ChangedData changes, CancellationToken cancellationToken)

@@ -31,6 +31,10 @@ public sealed record ApiError(int Status, string Type, string? Code, string Mess
     public static ApiError RateLimited(string message, TimeSpan retryAfter) =>
         new(StatusCodes.Status429TooManyRequests, "rate_limit_error", "rate_limit_exceeded", message, null, retryAfter);
 
+    /// <summary>A token's monthly budget is used up (OpenAI's own quota error is a 429 of type insufficient_quota).</summary>
+    public static ApiError BudgetExhausted(string message, TimeSpan retryAfter) =>
+        new(StatusCodes.Status429TooManyRequests, "insufficient_quota", "budget_exceeded", message, null, retryAfter);
+
     public static ApiError NotFound(string message) =>
         new(StatusCodes.Status404NotFound, "invalid_request_error", "not_found", message);
 

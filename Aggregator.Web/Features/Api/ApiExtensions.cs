@@ -22,13 +22,16 @@ public static partial class ApiExtensions
         services.AddSingleton<TokenUsageWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<TokenUsageWriter>());
         services.AddSingleton<TokenRateLimits>();
+        services.AddSingleton<ApiAdmission>();
         services.AddSingleton<ApiCatalog>();
         return services;
     }
 
     public static IEndpointRouteBuilder MapApi(this IEndpointRouteBuilder app)
     {
-        var v1 = app.MapGroup("/v1").RequireAuthorization(Policy).AddEndpointFilter(AsApiErrorsAsync);
+        // Every /v1 endpoint maps on this group: it carries token auth, the error shape and admission
+        // (budgets and the token's rate limit, for every POST), so no endpoint can bypass them.
+        var v1 = app.MapGroup("/v1").RequireAuthorization(Policy).AddEndpointFilter(AsApiErrorsAsync).AddEndpointFilter(ApiAdmission.FilterAsync);
         v1.MapGet("/models", ModelList.ListAsync);
         v1.MapGet("/models/{**id}", ModelList.GetAsync);
         v1.MapPost("/chat/completions", ChatCompletions.HandleAsync);

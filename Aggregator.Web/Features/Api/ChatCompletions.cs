@@ -12,13 +12,12 @@ namespace Aggregator.Web.Features.Api;
 /// </summary>
 public static class ChatCompletions
 {
-    public static async Task<IResult> HandleAsync(HttpContext http, ApiCatalog catalog, TokenRateLimits limits, IChatRouter router)
+    public static async Task<IResult> HandleAsync(HttpContext http, ApiCatalog catalog, IChatRouter router)
     {
         var caller = http.Features.GetRequiredFeature<ApiCaller>();
         var ct = http.RequestAborted;
         var body = ChatCompletionBody.Parse((await ApiBody.ReadAsync(http.Request, ct)).Span);
         var model = await catalog.ResolveAsync(caller, body.Model, ct);
-        limits.Acquire(caller);
 
         var request = body.ToRequest(caller, model.Model.Id);
         var id = "chatcmpl-" + Guid.NewGuid().ToString("N");

@@ -52,7 +52,7 @@ public sealed class ChatRouter(
         }
 
         await using var _ = reply;
-        var meter = new UsageMeter();
+        var meter = new UsageMeter(TokenEstimator.Lazily(reply.Route.UpstreamModelId));
         var recorded = false;
         try
         {

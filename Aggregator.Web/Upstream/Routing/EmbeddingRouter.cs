@@ -76,6 +76,7 @@ public sealed class EmbeddingRouter(
             UserId = request.UserId,
             ProviderId = model.ProviderId,
             ApiKeyId = served.Key.KeyId,
+            ApiTokenId = request.ApiTokenId,
             ModelId = model.Id,
             Source = request.Source,
             Day = DateOnly.FromDateTime(now),

@@ -205,6 +205,13 @@ namespace Aggregator.Web.Data.Migrations.Postgres
                     b.Property<DateTime?>("LastUsedAt")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<decimal?>("MonthlyBudgetUsd")
+                        .HasPrecision(18, 6)
+                        .HasColumnType("numeric(18,6)");
+
+                    b.Property<long?>("MonthlyTokenBudget")
+                        .HasColumnType("bigint");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(100)
@@ -604,6 +611,9 @@ namespace Aggregator.Web.Data.Migrations.Postgres
                     b.Property<long?>("ApiKeyId")
                         .HasColumnType("bigint");
 
+                    b.Property<long?>("ApiTokenId")
+                        .HasColumnType("bigint");
+
                     b.Property<int>("CachedTokens")
                         .HasColumnType("integer");
 
@@ -650,6 +660,8 @@ namespace Aggregator.Web.Data.Migrations.Postgres
                     b.HasKey("Id");
 
                     b.HasIndex("ApiKeyId", "Day");
+
+                    b.HasIndex("ApiTokenId", "CreatedAt");
 
                     b.HasIndex("ModelId", "Day");
 

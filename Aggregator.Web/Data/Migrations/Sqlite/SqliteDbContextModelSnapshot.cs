@@ -194,6 +194,13 @@ namespace Aggregator.Web.Data.Migrations.Sqlite
                     b.Property<DateTime?>("LastUsedAt")
                         .HasColumnType("TEXT");
 
+                    b.Property<decimal?>("MonthlyBudgetUsd")
+                        .HasPrecision(18, 6)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("MonthlyTokenBudget")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(100)
@@ -583,6 +590,9 @@ namespace Aggregator.Web.Data.Migrations.Sqlite
                     b.Property<long?>("ApiKeyId")
                         .HasColumnType("INTEGER");
 
+                    b.Property<long?>("ApiTokenId")
+                        .HasColumnType("INTEGER");
+
                     b.Property<int>("CachedTokens")
                         .HasColumnType("INTEGER");
 
@@ -629,6 +639,8 @@ namespace Aggregator.Web.Data.Migrations.Sqlite
                     b.HasKey("Id");
 
                     b.HasIndex("ApiKeyId", "Day");
+
+                    b.HasIndex("ApiTokenId", "CreatedAt");
 
                     b.HasIndex("ModelId", "Day");
 

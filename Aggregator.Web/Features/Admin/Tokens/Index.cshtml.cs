@@ -1,4 +1,5 @@
 using Aggregator.Web.Data;
+using Aggregator.Web.Features.Account;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.EntityFrameworkCore;
@@ -19,7 +20,10 @@ public sealed class IndexModel(AppDbContext db, AuditLog audit, TimeProvider tim
     public DateTime Now => time.GetUtcNow().UtcDateTime;
 
     public sealed record TokenRow(long Id, string Owner, string Name, string Prefix, DateTime CreatedAt, DateTime? ExpiresAt,
-        DateTime? RevokedAt, DateTime? LastUsedAt, string? AllowedModels, int? RequestsPerMinute);
+        DateTime? RevokedAt, DateTime? LastUsedAt, string? AllowedModels, int? RequestsPerMinute, decimal? BudgetUsd, long? BudgetTokens);
+
+    /// <summary>This month's use per token on this page (absent: unused this month).</summary>
+    public IReadOnlyDictionary<long, TokenMonth> Month { get; private set; } = new Dictionary<long, TokenMonth>();
 
     public async Task OnGetAsync(CancellationToken ct)
     {
@@ -35,8 +39,9 @@ public sealed class IndexModel(AppDbContext db, AuditLog audit, TimeProvider tim
         Rows = await query.OrderByDescending(t => t.CreatedAt).ThenByDescending(t => t.Id)
             .Skip((PageNumber - 1) * PageSize).Take(PageSize)
             .Select(t => new TokenRow(t.Id, t.User!.Email ?? t.UserId, t.Name, t.Prefix, t.CreatedAt, t.ExpiresAt, t.RevokedAt, t.LastUsedAt,
-                t.AllowedModels, t.RequestsPerMinute))
+                t.AllowedModels, t.RequestsPerMinute, t.MonthlyBudgetUsd, t.MonthlyTokenBudget))
             .ToListAsync(ct);
+        Month = await TokenMonth.ForAsync(db, Rows.Select(r => r.Id).ToList(), Now, ct);
     }
 
     public async Task<IActionResult> OnPostRevokeAsync(long id, CancellationToken ct)
