@@ -163,7 +163,27 @@ public sealed class ChatCompletionFidelityTests(ApiTestApp app) : IClassFixture<
         Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"deep":[1,{"a":null}]}"""), sent["x_vendor"]));
         Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"50256":-100}"""), sent["logit_bias"]));
         Assert.Equal((1234, "v", "gpt-4o-mini"), ((int)sent["seed"]!, (string?)sent["metadata"]!["k"], (string?)sent["model"]));
-        Assert.True((bool)sent["stream"]!); // ours: the relay always streams from the upstream
+        Assert.False((bool)sent["stream"]!); // ours: a whole reply is asked for as one JSON body
+        Assert.Null(sent["stream_options"]); // OpenAI refuses stream_options without stream
+    }
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public async Task The_upstream_is_asked_to_stream_only_when_the_caller_streams(string model)
+    {
+        var client = await ApiAsync();
+        foreach (var stream in new[] { false, true })
+        {
+            var marker = Guid.NewGuid().ToString("N");
+            var response = await client.PostAsync("/v1/chat/completions", ApiTestApp.Chat(model, $"hello {marker} mock:tokens=3", stream));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.Equal(stream ? "text/event-stream" : "application/json", response.Content.Headers.ContentType?.MediaType);
+            Assert.Contains(stream ? "data: [DONE]" : "\"finish_reason\":\"stop\"", body);
+            var sent = JsonNode.Parse(LastChat(model, marker).Body)!.AsObject();
+            Assert.Equal(stream, (bool)sent["stream"]!);
+            if (model == OpenAIModel) Assert.Equal(stream, sent["stream_options"]?["include_usage"] is not null);
+        }
     }
 
     [Theory]

@@ -92,9 +92,11 @@ public class MessagesTranslationTests
     // metadata.user_id → user; the rest of metadata has no OpenAI field
     [InlineData(Hi + ""","metadata":{"user_id":"abc"} """, "user", "\"abc\"")]
     [InlineData(Hi + ""","metadata":{"user_id":"abc"} """, "metadata", null)]
-    // the stream is always ours, with usage
-    [InlineData(Hi + ""","stream":false """, "stream", "true")]
-    [InlineData(Hi, "stream_options", """{"include_usage":true}""")]
+    // the caller's choice of streaming reaches the upstream; a stream always asks for usage
+    [InlineData(Hi + ""","stream":false """, "stream", "false")]
+    [InlineData(Hi + ""","stream":true """, "stream", "true")]
+    [InlineData(Hi + ""","stream":true """, "stream_options", """{"include_usage":true}""")]
+    [InlineData(Hi, "stream_options", null)]
     public void An_anthropic_request_field_maps_to_openai(string fields, string path, string? expected)
     {
         var actual = Select(Translate(fields), path);
@@ -118,7 +120,7 @@ public class MessagesTranslationTests
         Assert.Equal(ApiStandard.Anthropic, request.Native!.Standard);
         var sent = JsonNode.Parse(new AnthropicAdapter(4096).BuildBody(Model, request).Span)!.AsObject();
         Assert.Equal("gpt-x", (string?)sent["model"]);
-        Assert.True((bool)sent["stream"]!);
+        Assert.False((bool)sent["stream"]!); // the caller asked for a whole message
         Assert.Equal(5, (int)sent["top_k"]!);
         Assert.Equal("auto", (string?)sent["service_tier"]);
         Assert.True(JsonNode.DeepEquals(JsonNode.Parse(json)!["messages"], sent["messages"]));

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Net;
 using Aggregator.Web.Data;
 using Aggregator.Web.Upstream.Usage;
@@ -92,7 +93,10 @@ public sealed class TokenBudgetTests(ApiTestApp app) : IClassFixture<ApiTestApp>
         Assert.Contains("/v1/chat/completions", posts);
         foreach (var path in posts)
         {
-            var error = await (await client.PostAsync(path, ApiTestApp.Json("{}"))).ErrorAsync(429);
+            // Each in its caller's protocol: OpenAI's {"error":{...,"param"}}, Anthropic's {"type":"error","error":{...}}.
+            using var response = await client.PostAsync(path, ApiTestApp.Json("{}"));
+            Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
+            var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
             Assert.Contains("monthly budget", error.GetProperty("message").GetString());
         }
     }

@@ -94,7 +94,7 @@ public class AnthropicTranslationTests
         { "temperature above 1 is capped at 1", """ "messages":[{"role":"user","content":"hi"}],"temperature":1.7 """, """{"temperature":1.0}""", [] },
         { "max_tokens as is", """ "messages":[{"role":"user","content":"hi"}],"max_tokens":300 """, """{"max_tokens":300}""", ["thinking"] },
         { "max_completion_tokens wins over max_tokens", """ "messages":[{"role":"user","content":"hi"}],"max_tokens":300,"max_completion_tokens":200 """, """{"max_tokens":200}""", [] },
-        { "no limit: the adapter's default", """ "messages":[{"role":"user","content":"hi"}] """, """{"max_tokens":4096,"stream":true}""", ["temperature", "top_p", "stop_sequences", "tools", "thinking"] },
+        { "no limit: the adapter's default", """ "messages":[{"role":"user","content":"hi"}] """, """{"max_tokens":4096,"stream":false}""", ["temperature", "top_p", "stop_sequences", "tools", "thinking"] },
         { "reasoning_effort low is a 1024 budget, max_tokens raised above it",
             """ "messages":[{"role":"user","content":"hi"}],"reasoning_effort":"low","max_tokens":500 """,
             """{"thinking":{"type":"enabled","budget_tokens":1024},"max_tokens":1524}""", [] },

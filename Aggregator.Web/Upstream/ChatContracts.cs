@@ -82,6 +82,11 @@ public sealed record ChatRequest(
     public string? ReasoningEffort { get; init; }
     /// <summary>Anthropic thinking budget asked for directly by an Anthropic caller.</summary>
     public int? ThinkingBudget { get; init; }
+    /// <summary>
+    /// False when the caller wants one whole reply: the upstream is asked for JSON rather than SSE, which
+    /// is less work on both sides. The router streams either way (a JSON reply decodes into the same events).
+    /// </summary>
+    public bool UpstreamStreams { get; init; } = true;
     /// <summary>The caller's own body, for an upstream of the same standard; see <see cref="NativeBody"/>.</summary>
     public NativeBody? Native { get; init; }
 }

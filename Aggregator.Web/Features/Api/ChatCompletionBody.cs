@@ -73,7 +73,7 @@ public sealed partial record ChatCompletionBody(string Model, bool Stream, bool 
         new(caller.UserId, caller.Tier, modelId, Messages, MaxTokens: MaxTokens, Temperature: Temperature, Source: "api", ApiTokenId: caller.TokenId)
         {
             TopP = TopP, Stop = Stop, Tools = Tools, ToolChoice = ToolChoice, ResponseFormat = ResponseFormat,
-            ReasoningEffort = ReasoningEffort, Native = Native,
+            ReasoningEffort = ReasoningEffort, Native = Native, UpstreamStreams = Stream,
         };
 
     static List<ToolDefinition>? ReadTools(JsonNode? node)

@@ -14,7 +14,7 @@ namespace Aggregator.Web.Features.Api;
 /// </summary>
 public static class Embeddings
 {
-    public static async Task<IResult> HandleAsync(HttpContext http, ApiCatalog catalog, TokenRateLimits limits, EmbeddingRouter router)
+    public static async Task<IResult> HandleAsync(HttpContext http, ApiCatalog catalog, EmbeddingRouter router)
     {
         var caller = http.Features.GetRequiredFeature<ApiCaller>();
         var ct = http.RequestAborted;
@@ -23,7 +23,6 @@ public static class Embeddings
         if (resolved.Standard != ApiStandard.OpenAI)
             throw new ApiException(ApiError.BadRequest(
                 $"The model '{resolved.Id}' is served through the Anthropic API, which has no embeddings endpoint.", "model", "model_not_supported"));
-        limits.Acquire(caller);
 
         EmbeddingResult result;
         try

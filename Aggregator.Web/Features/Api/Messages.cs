@@ -12,13 +12,12 @@ namespace Aggregator.Web.Features.Api;
 /// </summary>
 public static class Messages
 {
-    public static async Task<IResult> HandleAsync(HttpContext http, ApiCatalog catalog, TokenRateLimits limits, IChatRouter router)
+    public static async Task<IResult> HandleAsync(HttpContext http, ApiCatalog catalog, IChatRouter router)
     {
         var caller = http.Features.GetRequiredFeature<ApiCaller>();
         var ct = http.RequestAborted;
         var body = MessagesBody.Parse((await ApiBody.ReadAsync(http.Request, ct)).Span);
         var model = await catalog.ResolveAsync(caller, body.Model, ct);
-        limits.Acquire(caller);
 
         var request = body.ToRequest(caller, model.Model.Id);
         var reply = new MessageWriter("msg_" + Guid.NewGuid().ToString("N")[..24], model.Id);

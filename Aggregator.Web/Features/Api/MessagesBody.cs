@@ -31,7 +31,7 @@ public sealed partial record MessagesBody(string Model, int MaxTokens, bool Stre
             Source: "api", ApiTokenId: caller.TokenId)
         {
             System = System, Tools = Tools, ToolChoice = ToolChoice, Stop = StopSequences, TopP = TopP,
-            ThinkingBudget = ThinkingBudget, Native = Native,
+            ThinkingBudget = ThinkingBudget, Native = Native, UpstreamStreams = Stream,
         };
 
     public static MessagesBody Parse(ReadOnlySpan<byte> utf8)

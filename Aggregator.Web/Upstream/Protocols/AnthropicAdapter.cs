@@ -23,7 +23,7 @@ public sealed class AnthropicAdapter(int defaultMaxTokens) : ProtocolAdapter
 
     public override ReadOnlyMemory<byte> BuildBody(ModelRoute model, ChatRequest request)
     {
-        if (request.Native is { Standard: ApiStandard.Anthropic } native) return Forward(model, native.Body);
+        if (request.Native is { Standard: ApiStandard.Anthropic } native) return Forward(model, native.Body, request.UpstreamStreams);
         var buffer = NewBuffer();
         using var w = new Utf8JsonWriter(buffer, WriterOptions);
         AnthropicRequest.Write(w, model, request, defaultMaxTokens);
@@ -32,7 +32,7 @@ public sealed class AnthropicAdapter(int defaultMaxTokens) : ProtocolAdapter
     }
 
     /// <summary>An Anthropic caller's body as it came: only the model and streaming are ours.</summary>
-    static ReadOnlyMemory<byte> Forward(ModelRoute model, JsonObject body)
+    static ReadOnlyMemory<byte> Forward(ModelRoute model, JsonObject body, bool stream)
     {
         var buffer = NewBuffer();
         using var w = new Utf8JsonWriter(buffer, WriterOptions);
@@ -44,7 +44,7 @@ public sealed class AnthropicAdapter(int defaultMaxTokens) : ProtocolAdapter
             w.WritePropertyName(name);
             if (value is null) w.WriteNullValue(); else value.WriteTo(w);
         }
-        w.WriteBoolean("stream"u8, true);
+        w.WriteBoolean("stream"u8, stream);
         w.WriteEndObject();
         w.Flush();
         return buffer.WrittenMemory;

@@ -93,7 +93,7 @@ internal static class AnthropicRequest
         if (request.TopP is { } topP && temperature is null && (budget is null || topP >= 0.95)) w.WriteNumber("top_p"u8, topP);
         // top_k is no OpenAI field, but OpenAI-compatible gateways take it and so did this adapter: kept (not with thinking).
         if (budget is null && request.Native?.Body["top_k"] is JsonValue topK && topK.TryGetValue(out int k) && k > 0) w.WriteNumber("top_k"u8, k);
-        w.WriteBoolean("stream"u8, true);
+        w.WriteBoolean("stream"u8, request.UpstreamStreams);
         w.WriteEndObject();
     }
 

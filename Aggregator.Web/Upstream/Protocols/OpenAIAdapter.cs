@@ -13,20 +13,13 @@ public sealed class OpenAIAdapter : ProtocolAdapter
 
     public override ReadOnlyMemory<byte> BuildBody(ModelRoute model, ChatRequest request)
     {
-        if (request.Native is { Standard: Data.ApiStandard.OpenAI } native) return Forward(model, native.Body);
+        if (request.Native is { Standard: Data.ApiStandard.OpenAI } native) return Forward(model, native.Body, request.UpstreamStreams);
         var buffer = NewBuffer();
         using var w = new Utf8JsonWriter(buffer, WriterOptions);
         w.WriteStartObject();
         w.WriteString("model"u8, model.ModelId);
         OpenAIMessages.Write(w, request);
-        w.WriteBoolean("stream"u8, true);
-        // include_usage makes the provider send a final usage chunk; the caller's other stream options stay.
-        w.WriteStartObject("stream_options"u8);
-        w.WriteBoolean("include_usage"u8, true);
-        if (request.Extra?["stream_options"] is JsonObject callerOptions)
-            foreach (var (name, value) in callerOptions)
-                if (name != "include_usage") { w.WritePropertyName(name); WriteNode(w, value); }
-        w.WriteEndObject();
+        WriteStreaming(w, request.UpstreamStreams, request.Extra?["stream_options"] as JsonObject);
         if (request.MaxTokens is { } max) w.WriteNumber("max_tokens"u8, max);
         if (request.Temperature is { } t) w.WriteNumber("temperature"u8, t);
         var written = OpenAIMessages.WriteOptions(w, request);
@@ -46,7 +39,7 @@ public sealed class OpenAIAdapter : ProtocolAdapter
     }
 
     /// <summary>An OpenAI caller's body as it came: only the model and the streaming fields are ours.</summary>
-    static ReadOnlyMemory<byte> Forward(ModelRoute model, JsonObject body)
+    static ReadOnlyMemory<byte> Forward(ModelRoute model, JsonObject body, bool stream)
     {
         var buffer = NewBuffer();
         using var w = new Utf8JsonWriter(buffer, WriterOptions);
@@ -58,16 +51,26 @@ public sealed class OpenAIAdapter : ProtocolAdapter
             w.WritePropertyName(name);
             WriteNode(w, value);
         }
-        w.WriteBoolean("stream"u8, true);
-        w.WriteStartObject("stream_options"u8);
-        w.WriteBoolean("include_usage"u8, true);
-        if (body["stream_options"] is JsonObject callerOptions)
-            foreach (var (name, value) in callerOptions)
-                if (name != "include_usage") { w.WritePropertyName(name); WriteNode(w, value); }
-        w.WriteEndObject();
+        WriteStreaming(w, stream, body["stream_options"] as JsonObject);
         w.WriteEndObject();
         w.Flush();
         return buffer.WrittenMemory;
+    }
+
+    /// <summary>
+    /// stream, and with it include_usage so the provider sends a final usage chunk (the caller's other
+    /// stream options stay). A whole reply carries usage anyway, and OpenAI refuses stream_options without stream.
+    /// </summary>
+    static void WriteStreaming(Utf8JsonWriter w, bool stream, JsonObject? callerOptions)
+    {
+        w.WriteBoolean("stream"u8, stream);
+        if (!stream) return;
+        w.WriteStartObject("stream_options"u8);
+        w.WriteBoolean("include_usage"u8, true);
+        if (callerOptions is not null)
+            foreach (var (name, value) in callerOptions)
+                if (name != "include_usage") { w.WritePropertyName(name); WriteNode(w, value); }
+        w.WriteEndObject();
     }
 
     static void WriteNode(Utf8JsonWriter w, System.Text.Json.Nodes.JsonNode? node)
