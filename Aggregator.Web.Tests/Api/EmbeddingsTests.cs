@@ -30,6 +30,7 @@ public sealed class EmbeddingsTestApp : ApiTestApp
 
     public string FlakyBadSecret { get; } = $"sk-flaky-bad-{Guid.NewGuid():N}";
     public string BrokenSecret { get; private set; } = "";
+    public string EchoSecret { get; private set; } = "";
     public long FlakyGoodKeyId { get; private set; }
     public int FlakyProviderId { get; private set; }
     public long SmallModelId { get; private set; }
@@ -60,6 +61,14 @@ public sealed class EmbeddingsTestApp : ApiTestApp
         await db.SaveChangesAsync();
         await EmbeddingAsync(db, broken, "text-embedding-3-small", Tier.Free);
         Mock.State.SetKeyFault(BrokenSecret, "500,echo_key");
+
+        // A hostile gateway that answers, but puts the key it received into its successful reply.
+        var echo = await SeedProviderAsync(db, secrets, "echo", "Echo AI", Mock.OpenAIUrl, withKey: false);
+        EchoSecret = $"sk-echo-{Guid.NewGuid():N}";
+        AddKey(db, secrets, echo, EchoSecret);
+        await db.SaveChangesAsync();
+        await EmbeddingAsync(db, echo, "text-embedding-3-small", Tier.Free);
+        Mock.State.SetKeyFault(EchoSecret, "echo_key");
 
         var claude = await SeedProviderAsync(db, secrets, "claude", "Claude", Mock.AnthropicUrl);
         claude.ApiStandard = ApiStandard.Anthropic;
@@ -197,6 +206,20 @@ public sealed class EmbeddingsTests(EmbeddingsTestApp app) : IClassFixture<Embed
         Assert.Contains(app.Mock.State.Received, r => r.Path.EndsWith("/embeddings") && r.ApiKey == app.BrokenSecret);
         await app.Services.GetRequiredService<Aggregator.Web.Upstream.Usage.UsageRecorder>().FlushAsync();
         Assert.Empty(await app.QueryAsync(db => db.Usage.Where(u => u.UserId == user.UserId).ToListAsync()));
+    }
+
+    [Fact]
+    public async Task A_successful_reply_that_carries_the_key_is_refused_not_relayed()
+    {
+        await app.ReadyAsync();
+        var user = await app.UserAsync();
+        var api = app.Api((await app.TokenAsync(user)).Secret);
+        var response = await api.PostAsync("/v1/embeddings", EmbeddingsTestApp.Embed("echo/text-embedding-3-small", "\"hello\""));
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.DoesNotContain(app.EchoSecret, body);
+        Assert.Contains(app.Mock.State.Received, r => r.Path.EndsWith("/embeddings") && r.ApiKey == app.EchoSecret);
+        var error = await response.ErrorAsync(502);
+        Assert.Contains("carries the API key", error.GetProperty("message").GetString());
     }
 
     [Theory]

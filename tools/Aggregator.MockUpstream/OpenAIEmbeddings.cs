@@ -69,7 +69,8 @@ internal static class OpenAIEmbeddings
         {
             ["object"] = "list",
             ["data"] = data,
-            ["model"] = model,
+            // The hostile gateway echoes the key in a successful reply too (echo_key / echo_key_fragment).
+            ["model"] = request.EchoedKey is { } echoed ? $"{model} (for {echoed})" : model,
             ["usage"] = new JsonObject { ["prompt_tokens"] = MockJson.Number(tokens, strings), ["total_tokens"] = MockJson.Number(tokens, strings) },
         });
     }

@@ -58,6 +58,8 @@ public static class EmbeddingReply
             throw UpstreamFailure.Protocol("an embeddings reply that is not valid JSON", ex);
         }
         if (!sawData) throw UpstreamFailure.Protocol("an embeddings reply without data");
+        // Relayed bytes pass no redaction: a reply that carries the key is refused, never sent on.
+        if (redactor.ContainsKey(upstream)) throw UpstreamFailure.Protocol("an embeddings reply that carries the API key");
         if (modelStart < 0) return upstream.ToArray();
 
         var name = JsonEncodedText.Encode(model).EncodedUtf8Bytes;

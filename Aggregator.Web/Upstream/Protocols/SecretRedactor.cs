@@ -16,6 +16,7 @@ public sealed class SecretRedactor
     const int TailLength = 4;
 
     readonly string _secret;
+    readonly byte[] _secretUtf8;
     readonly string? _escaped;
     readonly string? _tail;
 
@@ -23,6 +24,7 @@ public sealed class SecretRedactor
     {
         ArgumentException.ThrowIfNullOrEmpty(secret);
         _secret = secret;
+        _secretUtf8 = System.Text.Encoding.UTF8.GetBytes(secret);
         var escaped = Uri.EscapeDataString(secret);
         _escaped = escaped != secret ? escaped : null;
         _tail = secret.Length >= TailLength * 2 ? secret[^TailLength..] : null;
@@ -44,6 +46,9 @@ public sealed class SecretRedactor
     public bool ContainsKey(string text) =>
         text.Contains(_secret, StringComparison.OrdinalIgnoreCase)
         || _escaped is not null && text.Contains(_escaped, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Whether a reply's raw bytes carry the whole key: for bodies relayed as they came (embeddings).</summary>
+    public bool ContainsKey(ReadOnlySpan<byte> utf8) => utf8.IndexOf(_secretUtf8) >= 0;
 
     public string? RedactOrNull(string? text) => text is null ? null : Redact(text);
 
