@@ -1,3 +1,4 @@
+using Aggregator.Web.Cluster;
 using Aggregator.Web.Data;
 using Aggregator.Web.Features.Account;
 using Aggregator.Web.Features.Admin;
@@ -16,6 +17,7 @@ try
 
     builder.AddData();        // PostgreSQL, or the embedded SQLite default
     builder.AddCaching();     // HybridCache, Redis L2 when configured
+    builder.AddCluster();     // node identity, shared state in Redis when configured, the cluster bus
     builder.AddSecrets();     // encryption of provider API keys at rest
     builder.Services.AddHttpContextAccessor();
     builder.Services.AddAccounts();

@@ -1,0 +1,33 @@
+namespace Aggregator.Web.Cluster;
+
+/// <summary>
+/// What several nodes share. Every piece of shared state has one interface and two implementations:
+/// in-process (the embedded default, one node) and Redis (when <c>ConnectionStrings:Redis</c> is set).
+/// PostgreSQL and Redis are the only coordination; there is no node-to-node protocol.
+/// </summary>
+public static class ClusterExtensions
+{
+    public static WebApplicationBuilder AddCluster(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        var node = NodeIdentity.Create(builder.Configuration["Cluster:NodeName"]);
+        services.AddSingleton(node);
+        var redis = builder.Configuration.GetConnectionString("Redis");
+        var clustered = !string.IsNullOrWhiteSpace(redis);
+        services.AddSingleton(new ClusterMode(clustered));
+        if (clustered)
+        {
+            var prefix = builder.Configuration["Redis:InstanceName"] ?? "aggregator:";
+            services.AddSingleton(sp => new RedisConnection(redis!, prefix, sp.GetRequiredService<ILogger<RedisConnection>>()));
+            services.AddSingleton<IClusterBus, RedisClusterBus>();
+        }
+        else
+        {
+            services.AddSingleton<IClusterBus, InProcessClusterBus>();
+        }
+        return builder;
+    }
+}
+
+/// <summary>Whether shared state lives in Redis (several nodes possible) or in this process.</summary>
+public sealed record ClusterMode(bool UsesRedis);
