@@ -118,6 +118,9 @@ public abstract class AppDbContext(DbContextOptions options)
             e.HasOne(m => m.Conversation).WithMany(c => c.Messages).HasForeignKey(m => m.ConversationId).OnDelete(DeleteBehavior.Cascade);
             e.HasIndex(m => new { m.ConversationId, m.Id });
             e.HasIndex(m => m.Status);
+            // One running reply per conversation, cluster-wide: a second insert while one streams fails, whichever node tries.
+            e.HasIndex(m => m.ConversationId).IsUnique().HasFilter("\"Status\" = 1").HasDatabaseName("IX_Messages_OneStreamingPerConversation");
+            e.Property(m => m.OwnerNode).HasMaxLength(128);
             e.Property(m => m.ModelName).HasMaxLength(256);
             e.Property(m => m.FinishReason).HasMaxLength(32);
             e.Property(m => m.Error).HasMaxLength(2000);

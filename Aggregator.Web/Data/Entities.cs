@@ -182,6 +182,10 @@ public sealed class Message
     public string? Error { get; set; }
     /// <summary>Sequence number of the last streamed delta persisted into <see cref="Content"/>.</summary>
     public int Seq { get; set; }
+    /// <summary>The finished reply rendered once (Markdig, sanitised), so a page view does not render every reply again; null while streaming.</summary>
+    public string? Html { get; set; }
+    /// <summary>The node (<see cref="Cluster.NodeIdentity"/>) producing this reply while it streams; its lease decides whether it is still alive.</summary>
+    public string? OwnerNode { get; set; }
     public DateTime CreatedAt { get; set; } = DateTime.UtcNow;
     public DateTime? CompletedAt { get; set; }
 }

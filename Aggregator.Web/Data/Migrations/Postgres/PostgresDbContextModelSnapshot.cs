@@ -440,12 +440,19 @@ namespace Aggregator.Web.Data.Migrations.Postgres
                         .HasMaxLength(32)
                         .HasColumnType("character varying(32)");
 
+                    b.Property<string>("Html")
+                        .HasColumnType("text");
+
                     b.Property<long?>("ModelId")
                         .HasColumnType("bigint");
 
                     b.Property<string>("ModelName")
                         .HasMaxLength(256)
                         .HasColumnType("character varying(256)");
+
+                    b.Property<string>("OwnerNode")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)");
 
                     b.Property<int?>("PromptTokens")
                         .HasColumnType("integer");
@@ -472,6 +479,11 @@ namespace Aggregator.Web.Data.Migrations.Postgres
                         .HasColumnType("boolean");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("ConversationId")
+                        .IsUnique()
+                        .HasDatabaseName("IX_Messages_OneStreamingPerConversation")
+                        .HasFilter("\"Status\" = 1");
 
                     b.HasIndex("Status");
 

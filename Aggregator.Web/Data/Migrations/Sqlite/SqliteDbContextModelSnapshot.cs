@@ -425,11 +425,18 @@ namespace Aggregator.Web.Data.Migrations.Sqlite
                         .HasMaxLength(32)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("Html")
+                        .HasColumnType("TEXT");
+
                     b.Property<long?>("ModelId")
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("ModelName")
                         .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("OwnerNode")
+                        .HasMaxLength(128)
                         .HasColumnType("TEXT");
 
                     b.Property<int?>("PromptTokens")
@@ -457,6 +464,11 @@ namespace Aggregator.Web.Data.Migrations.Sqlite
                         .HasColumnType("INTEGER");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("ConversationId")
+                        .IsUnique()
+                        .HasDatabaseName("IX_Messages_OneStreamingPerConversation")
+                        .HasFilter("\"Status\" = 1");
 
                     b.HasIndex("Status");
 
