@@ -46,16 +46,19 @@ public sealed class ChatHub(
             ? await conversations.FindAsync(UserId, id, Completes) ?? throw new HubException(NotFound)
             : null;
         if (existing is not null) EnsureIdle(existing.Id);
+        // Reads first (the turns so far), then every write of the send in one save: one round trip.
+        var history = existing is null ? [] : await conversations.HistoryAsync(existing.Id, long.MaxValue, Completes);
 
         return await WithinQuotaAsync(async quota =>
         {
-            var conversation = existing ?? await conversations.CreateAsync(UserId, model.Id, Completes);
+            var conversation = existing ?? conversations.Create(UserId, model.Id);
             conversation.ModelId = model.Id;
             conversation.UpdatedAt = DateTime.UtcNow;
             var question = new Message { ConversationId = conversation.Id, Role = MessageRole.User, Content = request.Text, Status = MessageStatus.Complete };
             db.Messages.Add(question);
+            var reply = db.Messages.Add(NewReply(conversation, model)).Entity;
             await db.SaveChangesAsync(Completes);
-            return await StartReplyAsync(conversation, question.Id, model, quota);
+            return await StartGenerationAsync(conversation, question.Id, reply, model, quota, [.. history, new ChatTurn(MessageRole.User, request.Text)]);
         });
     }
 
@@ -166,18 +169,24 @@ public sealed class ChatHub(
 
     async Task<SendResult> StartReplyAsync(Conversation conversation, long questionId, CatalogModel model, QuotaTicket quota)
     {
-        var reply = new Message
-        {
-            ConversationId = conversation.Id, Role = MessageRole.Assistant, Status = MessageStatus.Streaming,
-            ModelId = model.Id, ModelName = model.ModelId,
-        };
-        db.Messages.Add(reply);
+        var reply = db.Messages.Add(NewReply(conversation, model)).Entity;
         await db.SaveChangesAsync(Completes);
-
         var history = await conversations.HistoryAsync(conversation.Id, questionId, Completes);
+        return await StartGenerationAsync(conversation, questionId, reply, model, quota, history);
+    }
+
+    static Message NewReply(Conversation conversation, CatalogModel model) => new()
+    {
+        ConversationId = conversation.Id, Role = MessageRole.Assistant, Status = MessageStatus.Streaming,
+        ModelId = model.Id, ModelName = model.ModelId,
+    };
+
+    async Task<SendResult> StartGenerationAsync(Conversation conversation, long questionId, Message reply, CatalogModel model, QuotaTicket quota, IReadOnlyList<ChatTurn> history)
+    {
         var request = new ChatRequest(UserId, UserTier, model.Id, history, MessageId: reply.Id, Quota: quota);
         if (!generations.TryStart(new GenerationStart(UserId, conversation.Id, questionId, reply.Id, model.ModelId, request)))
         {
+            // Lost a race with another send in this conversation: take back this reply (its question stays, answered by the other).
             await db.Messages.Where(m => m.Id == reply.Id).ExecuteDeleteAsync(Completes);
             throw new HubException(Busy);
         }
@@ -207,7 +216,7 @@ public sealed class ChatHub(
     }
 
     internal static GenerationCompletedEvent Completed(Message m, MarkdownRenderer markdown) =>
-        new(m.ConversationId, m.Id, StatusNames.Of(m.Status), m.Seq, m.Content, markdown.Render(m.Content),
+        new(m.ConversationId, m.Id, StatusNames.Of(m.Status), m.Seq, m.Content, m.Html ?? markdown.Render(m.Content),
             new MessageStats(m.ModelName, m.PromptTokens, m.CompletionTokens, m.TokensEstimated, m.TimeToFirstTokenMs, m.DurationMs, m.FinishReason),
             m.Error);
 }

@@ -38,13 +38,9 @@ public sealed class Conversations(AppDbContext db)
         return new ConversationPage(items.Take(pageSize).ToList(), next);
     }
 
-    public async Task<Conversation> CreateAsync(string userId, long? modelId, CancellationToken ct)
-    {
-        var conversation = new Conversation { Id = Guid.CreateVersion7(), UserId = userId, Title = DefaultTitle, ModelId = modelId };
-        db.Conversations.Add(conversation);
-        await db.SaveChangesAsync(ct);
-        return conversation;
-    }
+    /// <summary>A new conversation, added to the unit of work; saved with the caller's next save (the first question and its reply).</summary>
+    public Conversation Create(string userId, long? modelId) =>
+        db.Conversations.Add(new Conversation { Id = Guid.CreateVersion7(), UserId = userId, Title = DefaultTitle, ModelId = modelId }).Entity;
 
     public async Task<ConversationSummary?> RenameAsync(string userId, Guid id, string title, CancellationToken ct)
     {

@@ -54,7 +54,8 @@ public sealed class IndexModel(
             (content, _, seq) = generation.Snapshot();
             live = true;
         }
-        var html = m.Role == MessageRole.Assistant ? markdown.Render(content) : "";
+        // A finished reply was rendered once when it finished; only a live or older one is rendered here.
+        var html = m.Role != MessageRole.Assistant ? "" : !live && m.Html is not null ? m.Html : markdown.Render(content);
         var stats = new MessageStats(m.ModelName, m.PromptTokens, m.CompletionTokens, m.TokensEstimated, m.TimeToFirstTokenMs, m.DurationMs, m.FinishReason);
         return new MessageView(m.Id, m.Role, StatusNames.Of(m.Status), content, html, seq, content.Length, live, stats, m.Error);
     }

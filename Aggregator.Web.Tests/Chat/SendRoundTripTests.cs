@@ -1,0 +1,91 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Aggregator.Web.Data;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+
+namespace Aggregator.Web.Tests.Chats; // not ".Chat": the mock tests call a helper named Chat()
+
+/// <summary>What a send costs the database: its writes (conversation, question, reply) go in one command.</summary>
+public sealed class SendRoundTripTests(ChatTestApp app) : IClassFixture<ChatTestApp>, IDisposable
+{
+    readonly ConcurrentQueue<string> _writes = new();
+    IDisposable? _subscription;
+
+    [Fact]
+    public async Task A_send_writes_its_conversation_question_and_reply_in_one_round_trip()
+    {
+        var user = await app.UserAsync();
+        await using var chat = await user.ConnectAsync();
+        Listen();
+
+        var first = await chat.SendAsync(app.FreeModelId, "First question mock:tokens=12");
+        var firstWrites = TakeChatInserts();
+        await chat.CompletedAsync(first.AssistantMessageId);
+        var second = await chat.SendAsync(app.FreeModelId, "Second question mock:tokens=12", first.ConversationId);
+        var secondWrites = TakeChatInserts();
+        await chat.CompletedAsync(second.AssistantMessageId);
+
+        Assert.Single(firstWrites);   // a new conversation: conversation + question + reply
+        Assert.Contains("\"Conversations\"", firstWrites[0]);
+        Assert.Single(secondWrites);  // an existing one: question + reply
+        // The reply comes after its question, as the history relies on.
+        Assert.True(first.AssistantMessageId > first.UserMessageId);
+        Assert.True(second.UserMessageId > first.AssistantMessageId && second.AssistantMessageId > second.UserMessageId);
+        var rows = await app.QueryAsync(db => db.Messages.AsNoTracking().Where(m => m.ConversationId == first.ConversationId).OrderBy(m => m.Id).ToListAsync());
+        Assert.Equal([MessageRole.User, MessageRole.Assistant, MessageRole.User, MessageRole.Assistant], rows.Select(m => m.Role));
+        // The second reply was asked with the whole conversation: the mock quotes the last question.
+        Assert.Contains("Second question", rows[3].Content);
+    }
+
+    [Fact]
+    public async Task A_finished_reply_is_shown_from_its_stored_html_not_rendered_again()
+    {
+        var user = await app.UserAsync();
+        await using var chat = await user.ConnectAsync();
+        var sent = await chat.SendAsync(app.FreeModelId, "Render me mock:tokens=12");
+        await chat.CompletedAsync(sent.AssistantMessageId);
+        await app.FinishedAsync(sent.AssistantMessageId);
+        // What the page shows comes from the column: a marker written there appears instead of a fresh rendering.
+        await app.QueryAsync(db => db.Messages.Where(m => m.Id == sent.AssistantMessageId)
+            .ExecuteUpdateAsync(s => s.SetProperty(m => m.Html, "<p>stored-rendering-marker</p>")));
+        var page = await user.Http.GetStringAsync($"/{sent.ConversationId}");
+        Assert.Contains("stored-rendering-marker", page);
+    }
+
+    void Listen() => _subscription = DiagnosticListener.AllListeners.Subscribe(new Observer(listener =>
+    {
+        if (listener.Name == DbLoggerCategory.Name)
+            listener.Subscribe(new Observer<KeyValuePair<string, object?>>(e =>
+            {
+                if (e.Key == RelationalEventId.CommandExecuted.Name && e.Value is CommandExecutedEventData data
+                    && data.Command.Connection?.Database == app.DatabaseName)
+                    _writes.Enqueue(data.Command.CommandText);
+            }));
+    }));
+
+    /// <summary>Commands since the last call that insert conversations or messages.</summary>
+    List<string> TakeChatInserts()
+    {
+        var taken = new List<string>();
+        while (_writes.TryDequeue(out var sql))
+            if (sql.Contains("INSERT INTO \"Messages\"") || sql.Contains("INSERT INTO \"Conversations\"")) taken.Add(sql);
+        return taken;
+    }
+
+    public void Dispose() => _subscription?.Dispose();
+
+    sealed class Observer(Action<DiagnosticListener> onNext) : IObserver<DiagnosticListener>
+    {
+        public void OnNext(DiagnosticListener value) => onNext(value);
+        public void OnCompleted() { }
+        public void OnError(Exception error) { }
+    }
+
+    sealed class Observer<T>(Action<T> onNext) : IObserver<T>
+    {
+        public void OnNext(T value) => onNext(value);
+        public void OnCompleted() { }
+        public void OnError(Exception error) { }
+    }
+}
