@@ -1,3 +1,4 @@
+using Aggregator.Web.Cluster;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Aggregator.Web.Upstream.Keys;
 using Aggregator.Web.Upstream.Protocols;
@@ -37,7 +38,7 @@ public static class UpstreamExtensions
             // No log scope and log lines per upstream call (the router logs what matters): they were a tenth of the relay's CPU.
             .RemoveAllLoggers();
 
-        services.AddSingleton<IApiKeyPool, ApiKeyPool>();
+        services.AddSharedState<IApiKeyPool, ApiKeyPool, RedisApiKeyPool>();
         services.AddSingleton<RoutingTable>();
         services.AddSingleton<RouteResolver>();
         services.AddSingleton<ProviderClients>();

@@ -103,7 +103,7 @@ public sealed class EmbeddingRouter(
                 throw await client.FailureAsync(response, key.Redactor, time.GetUtcNow(), token);
             var bytes = await EmbeddingReply.ReadAsync(response, o.MaxResponseBytes, token);
             var relayed = EmbeddingReply.Relay(bytes, replyModel, key.Redactor, out var reported);
-            pool.ReportSuccess(key);
+            await pool.ReportSuccessAsync(key);
             return new Served(relayed, candidate, key, reported);
         }
     }
