@@ -43,7 +43,7 @@ public static class UpstreamExtensions
         services.AddSingleton<RouteResolver>();
         services.AddSingleton<ProviderClients>();
         services.AddSingleton<UpstreamConnector>();
-        services.AddSingleton<TierQuotas>();
+        services.AddSharedState<ITierQuotas, TierQuotas, RedisTierQuotas>();
         services.AddSingleton<TokenSpend>();
         services.AddSingleton<UsageRecorder>();
         services.AddSingleton<KeyStateWriter>();

@@ -13,7 +13,7 @@ namespace Aggregator.Web.Upstream.Routing;
 /// </summary>
 public sealed class ChatRouter(
     RouteResolver resolver,
-    TierQuotas quotas,
+    ITierQuotas quotas,
     UpstreamConnector connector,
     IApiKeyPool pool,
     UsageRecorder usage,

@@ -26,7 +26,7 @@ public sealed record EmbeddingResult(byte[] Body, RouteInfo Route, TokenUsage Us
 /// </summary>
 public sealed class EmbeddingRouter(
     RouteResolver resolver,
-    TierQuotas quotas,
+    ITierQuotas quotas,
     UpstreamConnector connector,
     IApiKeyPool pool,
     IHttpClientFactory httpFactory,
