@@ -51,6 +51,21 @@ public sealed partial class SharedCounters(RedisConnection redis, ILogger<Shared
         if (Interlocked.Exchange(ref _down, 1) == 0) LogDown(what, reason);
     }
 
+    /// <summary>
+    /// A sliding log: KEYS[1] a sorted set of Redis-time stamps; ARGV limit, window ms, a unique member.
+    /// Returns 0 when counted, else the ms until the oldest entry leaves the window.
+    /// </summary>
+    public const string SlidingLogScript = Now + """
+        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+        if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
+          local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+          return math.max(tonumber(oldest[2]) + tonumber(ARGV[2]) - now, 1)
+        end
+        redis.call('ZADD', KEYS[1], now, ARGV[3])
+        redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        return 0
+        """;
+
     /// <summary>Milliseconds since the Unix epoch by Redis's clock (the first lines of every script).</summary>
     public const string Now = "local t = redis.call('TIME')\nlocal now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n";
 

@@ -44,7 +44,7 @@ public static class UpstreamExtensions
         services.AddSingleton<ProviderClients>();
         services.AddSingleton<UpstreamConnector>();
         services.AddSharedState<ITierQuotas, TierQuotas, RedisTierQuotas>();
-        services.AddSingleton<TokenSpend>();
+        services.AddSharedState<ITokenSpend, TokenSpend, RedisTokenSpend>();
         services.AddSingleton<UsageRecorder>();
         services.AddSingleton<KeyStateWriter>();
         services.AddSingleton<KeyProbe>();
