@@ -24,8 +24,9 @@ public sealed class TokenAuthenticationHandler(
         var secret = Presented(Request);
         if (secret is null) return AuthenticateResult.NoResult();
         var client = Context.Connection.RemoteIpAddress;
-        // An address that keeps presenting bad tokens is refused before the look-up each guess would cost.
-        if (await failures.RefuseAsync(client, Context.RequestAborted) is { } wait)
+        // An address that keeps presenting bad tokens is refused before the look-up each guess would cost
+        // (a token answered from the cache costs none, and is not held up by a shared counter).
+        if (!callers.IsCached(secret) && await failures.RefuseAsync(client, Context.RequestAborted) is { } wait)
         {
             Context.Features.Set(new TokenThrottled(wait));
             return AuthenticateResult.Fail("too many failed API token authentications");
