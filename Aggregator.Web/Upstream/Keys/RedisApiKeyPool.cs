@@ -122,7 +122,15 @@ public sealed class RedisApiKeyPool : IApiKeyPool
         _bus = bus;
         _time = time;
         _log = log;
-        bus.Subscribe(Topic, OnDecisionAsync);
+        try
+        {
+            bus.Subscribe(Topic, OnDecisionAsync);
+        }
+        catch (RedisException ex)
+        {
+            // Picks still go through Redis when it comes; only other nodes' copies for the keys page lag.
+            log.LogWarning(ex, "Could not subscribe to other nodes' key decisions; this node's keys page shows its own");
+        }
         redis.Redis.Restored += () => _ = ConvergeAsync();
     }
 

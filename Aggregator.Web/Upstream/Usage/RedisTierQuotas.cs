@@ -22,6 +22,8 @@ public sealed class RedisTierQuotas : ITierQuotas
 
     // KEYS: the user's per-minute log. ARGV: day-hash prefix, rpm, messages, tokens (0: unlimited), log member.
     // Returns {verdict, day number, ms to wait}; verdict "seed" asks for the day's usage rows first.
+    // The day hash's name is made here because the day is Redis's to decide: fine on one Redis server
+    // (what the app uses), not on a Redis Cluster, where every key must be passed in KEYS.
     const string AcquireScript = SharedCounters.Now + """
         local day = math.floor(now / 86400000)
         local dayKey = ARGV[1] .. day
