@@ -10,8 +10,9 @@ namespace Aggregator.Web.Upstream.Usage;
 /// <summary>
 /// Month-to-date spend per API token across nodes: a hash <c>spend:{token}:{yyyy-MM}</c> of nano-USD and
 /// tokens that every node's <see cref="Count"/> adds to, seeded once per token-month from the usage rows
-/// (HSETNX of the cut-off: rows created before it come from the database, later ones from
-/// <see cref="Count"/>, so none is counted twice). The month is the rows' own (their CreatedAt), as in the
+/// (HSETNX of a <c>seeded</c> field). A row is counted only once the month is seeded; it is queued (and
+/// counted) before it is written, so a row counted after the seed was not in the seed's read, and none is
+/// counted twice, whatever the nodes' clocks say. The month is the rows' own (their CreatedAt), as in the
 /// database. While Redis is unreachable <see cref="TokenSpend"/> answers for this node, and the months it
 /// counted alone are read again from the rows when Redis returns.
 /// </summary>
@@ -21,22 +22,21 @@ public sealed class RedisTokenSpend : ITokenSpend
 
     const string ReadScript = "return redis.call('HMGET', KEYS[1], 'seeded', 'nusd', 'tokens')";
 
-    // KEYS: month hash. ARGV: cut-off (Unix ms), nano-USD and tokens of the rows before it.
+    // KEYS: month hash. ARGV: nano-USD and tokens of the month's rows read just before.
     const string SeedScript = """
-        if redis.call('HSETNX', KEYS[1], 'seeded', ARGV[1]) == 1 then
-          redis.call('HINCRBY', KEYS[1], 'nusd', ARGV[2])
-          redis.call('HINCRBY', KEYS[1], 'tokens', ARGV[3])
+        if redis.call('HSETNX', KEYS[1], 'seeded', 1) == 1 then
+          redis.call('HINCRBY', KEYS[1], 'nusd', ARGV[1])
+          redis.call('HINCRBY', KEYS[1], 'tokens', ARGV[2])
           redis.call('EXPIRE', KEYS[1], 3456000)
         end
         return redis.call('HMGET', KEYS[1], 'seeded', 'nusd', 'tokens')
         """;
 
-    // KEYS: month hash. ARGV: the row's CreatedAt (Unix ms), nano-USD, tokens. Rows before the cut-off are in the seed.
+    // KEYS: month hash. ARGV: nano-USD, tokens. A month not seeded yet reads the row from the database.
     const string CountScript = """
-        local cutoff = redis.call('HGET', KEYS[1], 'seeded')
-        if not cutoff or tonumber(ARGV[1]) < tonumber(cutoff) then return 0 end
-        redis.call('HINCRBY', KEYS[1], 'nusd', ARGV[2])
-        redis.call('HINCRBY', KEYS[1], 'tokens', ARGV[3])
+        if redis.call('HEXISTS', KEYS[1], 'seeded') == 0 then return 0 end
+        redis.call('HINCRBY', KEYS[1], 'nusd', ARGV[1])
+        redis.call('HINCRBY', KEYS[1], 'tokens', ARGV[2])
         return 1
         """;
 
@@ -58,8 +58,6 @@ public sealed class RedisTokenSpend : ITokenSpend
     RedisKey Key(long tokenId, DateTime monthStart) =>
         _redis.Redis.Key(string.Create(CultureInfo.InvariantCulture, $"spend:{tokenId}:{monthStart:yyyy-MM}"));
 
-    static long UnixMs(DateTime at) => (long)(at - DateTime.UnixEpoch).TotalMilliseconds;
-
     public async ValueTask<MonthSpend> MonthToDateAsync(long tokenId, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow().UtcDateTime;
@@ -69,9 +67,8 @@ public sealed class RedisTokenSpend : ITokenSpend
         if (read is not null && !((RedisResult[])read!)[0].IsNull) return Spend(read);
         if (read is not null)
         {
-            var cutoffMs = UnixMs(now);
-            var used = await TokenSpend.UsedAsync(_dbs, tokenId, start, DateTime.UnixEpoch.AddMilliseconds(cutoffMs), cancellationToken);
-            var seeded = await _redis.TryRunAsync(SeedScript, [key], [cutoffMs, (long)(used.Usd * NanosPerUsd), used.Tokens], "token budgets");
+            var used = await TokenSpend.UsedAsync(_dbs, tokenId, start, TokenSpend.NextMonth(now), cancellationToken);
+            var seeded = await _redis.TryRunAsync(SeedScript, [key], [(long)(used.Usd * NanosPerUsd), used.Tokens], "token budgets");
             if (seeded is not null) return Spend(seeded);
         }
         _countedAlone[key] = true;
@@ -93,7 +90,7 @@ public sealed class RedisTokenSpend : ITokenSpend
 
     async Task CountAsync(RedisKey key, UsageRecord record)
     {
-        RedisValue[] args = [UnixMs(record.CreatedAt), (long)((record.CostUsd ?? 0m) * NanosPerUsd), (long)record.PromptTokens + record.CompletionTokens];
+        RedisValue[] args = [(long)((record.CostUsd ?? 0m) * NanosPerUsd), (long)record.PromptTokens + record.CompletionTokens];
         if (await _redis.TryRunAsync(CountScript, [key], args, "token budgets") is null) _countedAlone[key] = true;
     }
 
