@@ -1,3 +1,4 @@
+using Aggregator.Web.Cluster;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Aggregator.Web.Upstream.Keys;
 using Aggregator.Web.Upstream.Protocols;
@@ -37,13 +38,13 @@ public static class UpstreamExtensions
             // No log scope and log lines per upstream call (the router logs what matters): they were a tenth of the relay's CPU.
             .RemoveAllLoggers();
 
-        services.AddSingleton<IApiKeyPool, ApiKeyPool>();
+        services.AddSharedState<IApiKeyPool, ApiKeyPool, RedisApiKeyPool>();
         services.AddSingleton<RoutingTable>();
         services.AddSingleton<RouteResolver>();
         services.AddSingleton<ProviderClients>();
         services.AddSingleton<UpstreamConnector>();
-        services.AddSingleton<TierQuotas>();
-        services.AddSingleton<TokenSpend>();
+        services.AddSharedState<ITierQuotas, TierQuotas, RedisTierQuotas>();
+        services.AddSharedState<ITokenSpend, TokenSpend, RedisTokenSpend>();
         services.AddSingleton<UsageRecorder>();
         services.AddSingleton<KeyStateWriter>();
         services.AddSingleton<KeyProbe>();

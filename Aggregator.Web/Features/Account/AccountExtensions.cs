@@ -1,4 +1,6 @@
 using System.Security.Claims;
+using Aggregator.Web.Cluster;
+using Aggregator.Web.Security;
 using Aggregator.Web.Data;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
@@ -34,6 +36,7 @@ public static class AccountExtensions
         services.AddMemoryCache();
         services.AddSingleton<AccountStates>();
         services.AddOptions<LoginThrottleOptions>().BindConfiguration("Login").ValidateDataAnnotations().ValidateOnStart();
+        services.AddSharedState<IAttemptWindows, AttemptWindows, RedisAttemptWindows>();
         services.AddSingleton<LoginThrottle>();
         services.ConfigureApplicationCookie(o =>
         {

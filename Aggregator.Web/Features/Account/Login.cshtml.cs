@@ -24,7 +24,7 @@ public sealed class LoginModel(SignInManager<AppUser> signIn, LoginThrottle thro
     {
         if (!ModelState.IsValid) return Page();
         var email = Input.Email.Trim();
-        if (throttle.Refuse(HttpContext.Connection.RemoteIpAddress, signIn.UserManager.NormalizeEmail(email)) is { } wait)
+        if (await throttle.RefuseAsync(HttpContext.Connection.RemoteIpAddress, signIn.UserManager.NormalizeEmail(email), HttpContext.RequestAborted) is { } wait)
         {
             var seconds = (int)Math.Ceiling(wait.TotalSeconds);
             Response.StatusCode = StatusCodes.Status429TooManyRequests;

@@ -1,6 +1,8 @@
 using System.ComponentModel.DataAnnotations;
 using System.Net;
-using System.Threading.RateLimiting;
+using System.Security.Cryptography;
+using System.Text;
+using Aggregator.Web.Security;
 using Microsoft.Extensions.Options;
 
 namespace Aggregator.Web.Features.Account;
@@ -21,36 +23,19 @@ public sealed class LoginThrottleOptions
 }
 
 /// <summary>
-/// Rate limits the login form (the ASP.NET Core rate limiter's partitioned fixed windows, chained):
-/// per client address, and per normalised email from that address.
+/// Rate limits the login form with fixed windows (<see cref="IAttemptWindows"/>, shared by every node
+/// when Redis is configured): per client address, and per normalised email from that address.
 /// </summary>
-public sealed class LoginThrottle : IDisposable
+public sealed class LoginThrottle(IAttemptWindows windows, IOptions<LoginThrottleOptions> options)
 {
-    readonly PartitionedRateLimiter<LoginAttempt> _limiter;
-    readonly TimeSpan _window;
-
-    public LoginThrottle(IOptions<LoginThrottleOptions> options)
+    /// <summary>Null when the attempt may go ahead; otherwise how long until the next one may.</summary>
+    public async ValueTask<TimeSpan?> RefuseAsync(IPAddress? client, string normalizedEmail, CancellationToken cancellationToken)
     {
         var o = options.Value;
-        _window = TimeSpan.FromSeconds(o.WindowSeconds);
-        var byAddress = PartitionedRateLimiter.Create<LoginAttempt, string>(a =>
-            RateLimitPartition.GetFixedWindowLimiter(a.Address, _ => Window(o.AttemptsPerAddress)));
-        var byAccount = PartitionedRateLimiter.Create<LoginAttempt, (string, string)>(a =>
-            RateLimitPartition.GetFixedWindowLimiter((a.Account, a.Address), _ => Window(o.AttemptsPerAccount)));
-        _limiter = PartitionedRateLimiter.CreateChained(byAddress, byAccount);
+        var address = "login:" + (client?.ToString() ?? "unknown");
+        // The email is hashed: counter names end up in Redis, which should not hold a list of addresses.
+        var account = address + ":" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(normalizedEmail)), 0, 16);
+        var wait = await windows.HitAsync([(address, o.AttemptsPerAddress), (account, o.AttemptsPerAccount)], TimeSpan.FromSeconds(o.WindowSeconds), cancellationToken);
+        return wait is { } w && w > TimeSpan.Zero ? w : wait is null ? null : TimeSpan.FromSeconds(o.WindowSeconds);
     }
-
-    FixedWindowRateLimiterOptions Window(int permits) => new() { PermitLimit = permits, Window = _window, QueueLimit = 0 };
-
-    /// <summary>Null when the attempt may go ahead; otherwise how long until the next one may.</summary>
-    public TimeSpan? Refuse(IPAddress? client, string normalizedEmail)
-    {
-        using var lease = _limiter.AttemptAcquire(new LoginAttempt(client?.ToString() ?? "unknown", normalizedEmail));
-        if (lease.IsAcquired) return null;
-        return lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) && retryAfter > TimeSpan.Zero ? retryAfter : _window;
-    }
-
-    public void Dispose() => _limiter.Dispose();
-
-    readonly record struct LoginAttempt(string Address, string Account);
 }

@@ -9,16 +9,16 @@ namespace Aggregator.Web.Features.Api;
 /// monthly budgets, then its requests-per-minute limit. It is one filter on the <c>/v1</c> group
 /// (<see cref="ApiExtensions.MapApi"/>), so an endpoint mapped on that group cannot skip it. The
 /// owner's tier quotas are the router's (<see cref="TierQuotas"/>), shared with the chat.
-/// Nothing here touches the database per request: spend is <see cref="TokenSpend"/>'s running total.
+/// Nothing here touches the database per request: spend is <see cref="ITokenSpend"/>'s running total (in Redis with several nodes).
 /// </summary>
-public sealed class ApiAdmission(TokenSpend spend, TokenRateLimits limits, TimeProvider time)
+public sealed class ApiAdmission(ITokenSpend spend, ITokenRateLimits limits, TimeProvider time)
 {
     /// <summary>Lets the request in, or throws the 429 <see cref="ApiException"/> that refuses it.</summary>
     public async ValueTask AdmitAsync(ApiCaller caller, CancellationToken cancellationToken)
     {
         // Budget first: a refused request should not use up one of the minute's permits.
         await CheckBudgetsAsync(caller, cancellationToken);
-        limits.Acquire(caller);
+        await limits.AcquireAsync(caller, cancellationToken);
     }
 
     async ValueTask CheckBudgetsAsync(ApiCaller caller, CancellationToken cancellationToken)

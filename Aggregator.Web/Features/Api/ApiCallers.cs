@@ -31,6 +31,10 @@ public sealed class ApiCallers(IDbContextFactory<AppDbContext> dbs, TimeProvider
     readonly ConcurrentDictionary<long, DateTime> _lastUsed = new();
     long _generation; // moves on with every clear: a load that raced a revoke is not kept
 
+    /// <summary>Whether the secret's answer is cached and fresh, so authenticating it costs no database read.</summary>
+    public bool IsCached(string secret) =>
+        TokenSecrets.LooksLikeToken(secret) && _byHash.TryGetValue(TokenSecrets.Hash(secret), out var entry) && time.GetElapsedTime(entry.LoadedAt) <= Freshness;
+
     /// <summary>The caller a secret stands for, or why it stands for nobody.</summary>
     public async ValueTask<(ApiCaller? Caller, TokenRefusal Refusal)> AuthenticateAsync(string secret, CancellationToken ct)
     {

@@ -1,3 +1,4 @@
+using Aggregator.Web.Cluster;
 using Aggregator.Web.Data;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Diagnostics;
@@ -21,7 +22,9 @@ public static partial class ApiExtensions
         services.AddSingleton<ICommittedChangesListener>(sp => sp.GetRequiredService<ApiCallers>());
         services.AddSingleton<TokenUsageWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<TokenUsageWriter>());
-        services.AddSingleton<TokenRateLimits>();
+        services.AddSharedState<ITokenRateLimits, TokenRateLimits, RedisTokenRateLimits>();
+        services.AddOptions<FailedTokenThrottleOptions>().BindConfiguration(FailedTokenThrottleOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<FailedTokenThrottle>();
         services.AddSingleton<ApiAdmission>();
         services.AddSingleton<ApiCatalog>();
         return services;

@@ -13,7 +13,7 @@ namespace Aggregator.Web.Features.Api;
 /// follows the endpoint's <see cref="CallerStandard"/>), never with a redirect to the log-in page.
 /// </summary>
 public sealed class TokenAuthenticationHandler(
-    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiCallers callers)
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiCallers callers, FailedTokenThrottle failures)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiToken";
@@ -23,9 +23,18 @@ public sealed class TokenAuthenticationHandler(
     {
         var secret = Presented(Request);
         if (secret is null) return AuthenticateResult.NoResult();
+        var client = Context.Connection.RemoteIpAddress;
+        // An address that keeps presenting bad tokens is refused before the look-up each guess would cost
+        // (a token answered from the cache costs none, and is not held up by a shared counter).
+        if (!callers.IsCached(secret) && await failures.RefuseAsync(client, Context.RequestAborted) is { } wait)
+        {
+            Context.Features.Set(new TokenThrottled(wait));
+            return AuthenticateResult.Fail("too many failed API token authentications");
+        }
         var (caller, refusal) = await callers.AuthenticateAsync(secret, Context.RequestAborted);
         if (caller is null)
         {
+            await failures.CountFailureAsync(client, Context.RequestAborted);
             Context.Features.Set(new TokenRefused(refusal));
             return AuthenticateResult.Fail(refusal.ToString());
         }
@@ -42,6 +51,10 @@ public sealed class TokenAuthenticationHandler(
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
+        if (Context.Features.Get<TokenThrottled>() is { } throttled)
+            return ApiError.RateLimited(
+                $"Too many failed API token authentications from this address; try again in {Math.Max(1, Math.Ceiling(throttled.Wait.TotalSeconds))} s.",
+                throttled.Wait).ExecuteAsync(Context);
         var message = Context.Features.Get<TokenRefused>()?.Refusal switch
         {
             null => "No API token. Send it as 'Authorization: Bearer agg-…' (or 'x-api-key: agg-…'); create one under Account → API tokens.",
@@ -62,4 +75,5 @@ public sealed class TokenAuthenticationHandler(
     }
 
     sealed record TokenRefused(TokenRefusal Refusal);
+    sealed record TokenThrottled(TimeSpan Wait);
 }

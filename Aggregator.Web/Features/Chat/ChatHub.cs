@@ -22,7 +22,7 @@ public sealed class ChatHub(
     GenerationManager generations,
     CatalogCache catalog,
     MarkdownRenderer markdown,
-    TierQuotas quotas,
+    ITierQuotas quotas,
     IOptions<ChatOptions> options) : Hub<IChatClient>
 {
     const string NotFound = "This conversation does not exist or was deleted.";

@@ -6,11 +6,11 @@ using Aggregator.Web.Upstream.Routing;
 namespace Aggregator.Web.Upstream.Keys;
 
 /// <summary>
-/// In-process <see cref="IApiKeyPool"/>. Each provider's keys sit behind one short lock: a pick is a scan
+/// In-process <see cref="IApiKeyPool"/> (one node; and each node's copy and fallback under <see cref="RedisApiKeyPool"/>). Each provider's keys sit behind one short lock: a pick is a scan
 /// of a handful of keys, so N concurrent requests on N keys get N different keys. Nothing here touches
 /// the database; <see cref="KeyStateWriter"/> persists counters in batches and state changes promptly.
 /// </summary>
-public sealed class ApiKeyPool(SecretBox secrets, IOptionsMonitor<KeyHealthOptions> options, TimeProvider time, ILogger<ApiKeyPool> log)
+public sealed partial class ApiKeyPool(SecretBox secrets, IOptionsMonitor<KeyHealthOptions> options, TimeProvider time, ILogger<ApiKeyPool> log)
     : IApiKeyPool
 {
     sealed class ProviderKeys
@@ -150,17 +150,37 @@ public sealed class ApiKeyPool(SecretBox secrets, IOptionsMonitor<KeyHealthOptio
         }
     }
 
+    public ValueTask<KeyPick> AcquireAsync(int providerId, IReadOnlyCollection<long>? exclude, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(new KeyPick(TryAcquire(providerId, exclude, out var retryAt), retryAt));
+
+    public ValueTask ReportSuccessAsync(KeyLease lease)
+    {
+        ReportSuccess(lease);
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<KeyHealth> ReportFailureAsync(KeyLease lease, KeyFault fault, TimeSpan? retryAfter, string detail) =>
+        ValueTask.FromResult(ReportFailure(lease, fault, retryAfter, detail));
+
+    public ValueTask ReportProbeAsync(KeyLease lease, bool healthy)
+    {
+        ReportProbe(lease, healthy);
+        return ValueTask.CompletedTask;
+    }
+
     public void ReportSuccess(KeyLease lease)
     {
         if (!TryGet(lease, out var key, out var provider)) return;
         var cleared = false;
+        var now = Now;
         lock (provider)
         {
             if (key.ConsecutiveFailures != 0) { key.ConsecutiveFailures = 0; key.CountersDirty = true; }
             key.CooldownLevel = 0;
             key.RecentFailures.Clear();
-            // A cooldown that ran out and was followed by a success: clear it on the keys page too.
-            if (key.CooldownUntil is not null && !key.QuotaCooldown)
+            // A cooldown that ran out and was followed by a success: clear it on the keys page too. One still
+            // running was set by a later failure than this request's pick (or by another node): it stays.
+            if (key.CooldownUntil is { } until && until <= now && !key.QuotaCooldown)
             {
                 key.CooldownUntil = null;
                 key.StateVersion++;

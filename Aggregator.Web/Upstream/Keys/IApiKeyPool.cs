@@ -43,22 +43,26 @@ public sealed record KeyWrite(
     long KeyId, long RequestDelta, int FailureDelta, DateTime? LastUsedAt, int ConsecutiveFailures,
     bool WritesState, bool Active, string? DisabledReason, DateTime? DisabledAt, DateTime? CooldownUntil, long StateVersion);
 
+/// <summary>A pick: the key, or none and (when every key is cooling down) when one comes back, by this node's clock.</summary>
+public readonly record struct KeyPick(KeyLease? Key, DateTime? RetryAt);
+
 /// <summary>
-/// The key pool: least-recently-used healthy key per provider, picked atomically. In-process now;
-/// the interface is what a Redis-backed pool for several nodes would implement.
+/// The key pool: least-recently-used healthy key per provider, picked atomically. <see cref="ApiKeyPool"/> in
+/// one process; <see cref="RedisApiKeyPool"/> across nodes (the pick, cooldowns and disables live in Redis).
 /// </summary>
 public interface IApiKeyPool
 {
     /// <summary>Adopts the stored key rows (new, changed, deleted keys) without losing rotation state.</summary>
     void Sync(IReadOnlyList<KeyRow> rows, DateTime rowsReadAt);
 
-    /// <summary>The least recently used healthy key not in <paramref name="exclude"/>, marked used; null when none.</summary>
-    /// <param name="retryAt">When none is free: the earliest end of a cooldown among the excluded-or-cooling keys, if any.</param>
-    KeyLease? TryAcquire(int providerId, IReadOnlyCollection<long>? exclude, out DateTime? retryAt);
+    /// <summary>The least recently used healthy key not in <paramref name="exclude"/>, marked used.</summary>
+    /// <returns>When none is free: the earliest end of a cooldown among the excluded-or-cooling keys, if any.</returns>
+    ValueTask<KeyPick> AcquireAsync(int providerId, IReadOnlyCollection<long>? exclude, CancellationToken cancellationToken);
 
-    void ReportSuccess(KeyLease lease);
+    /// <summary>Records a success; clears only a cooldown that already ran out (one set meanwhile by a failure stays).</summary>
+    ValueTask ReportSuccessAsync(KeyLease lease);
     /// <summary>Records a failure; returns the key's health afterwards.</summary>
-    KeyHealth ReportFailure(KeyLease lease, KeyFault fault, TimeSpan? retryAfter, string detail);
+    ValueTask<KeyHealth> ReportFailureAsync(KeyLease lease, KeyFault fault, TimeSpan? retryAfter, string detail);
 
     /// <summary>Keys not disabled (cooling down or not).</summary>
     int CountActive(int providerId);
@@ -67,10 +71,11 @@ public interface IApiKeyPool
 
     /// <summary>Active keys in a cooldown that a probe may lift (not quota cooldowns).</summary>
     IReadOnlyList<KeyLease> KeysToProbe();
-    void ReportProbe(KeyLease lease, bool healthy);
+    ValueTask ReportProbeAsync(KeyLease lease, bool healthy);
 
     /// <summary>Signalled when key state changed and should be written promptly.</summary>
     Task WaitForChangesAsync(TimeSpan timeout, CancellationToken cancellationToken);
+    /// <summary>This node's counters (deltas) and state changes to write; every node writes its own.</summary>
     IReadOnlyList<KeyWrite> TakeWrites();
     void MarkWritten(IReadOnlyList<KeyWrite> writes, DateTime writtenAt);
     void ReturnUnwritten(IReadOnlyList<KeyWrite> writes);

@@ -40,7 +40,7 @@ public sealed class KeyProbe(
         {
             if (!providers.TryGetValue(key.ProviderId, out var provider) || !provider.Enabled) continue;
             var healthy = await ProbeAsync(provider, key, cancellationToken);
-            pool.ReportProbe(key, healthy);
+            await pool.ReportProbeAsync(key, healthy);
             if (healthy) returned++;
             log.LogInformation("Probe of API key {KeyId} ({Provider}): {Result}", key.KeyId, provider.Name, healthy ? "healthy, cooldown lifted" : "still failing");
         }

@@ -13,7 +13,7 @@ namespace Aggregator.Web.Upstream.Routing;
 /// </summary>
 public sealed class ChatRouter(
     RouteResolver resolver,
-    TierQuotas quotas,
+    ITierQuotas quotas,
     UpstreamConnector connector,
     IApiKeyPool pool,
     UsageRecorder usage,
@@ -91,7 +91,7 @@ public sealed class ChatRouter(
                     // After the first token nothing is retried: that would duplicate text the user has seen.
                     var reason = Describe(error, deadline.Token);
                     if (error is UpstreamFailure { KeyFault: { } fault and not KeyFault.Transport } failure)
-                        pool.ReportFailure(reply.Key, fault, failure.RetryAfter, failure.Detail);
+                        await pool.ReportFailureAsync(reply.Key, fault, failure.RetryAfter, failure.Detail);
                     Record(request, reply, meter, ticket);
                     recorded = true;
                     log.LogWarning("Stream from {Provider} ({Model}, key {KeyId}) interrupted after {Chars} characters: {Reason}",

@@ -26,7 +26,7 @@ public sealed record EmbeddingResult(byte[] Body, RouteInfo Route, TokenUsage Us
 /// </summary>
 public sealed class EmbeddingRouter(
     RouteResolver resolver,
-    TierQuotas quotas,
+    ITierQuotas quotas,
     UpstreamConnector connector,
     IApiKeyPool pool,
     IHttpClientFactory httpFactory,
@@ -103,7 +103,7 @@ public sealed class EmbeddingRouter(
                 throw await client.FailureAsync(response, key.Redactor, time.GetUtcNow(), token);
             var bytes = await EmbeddingReply.ReadAsync(response, o.MaxResponseBytes, token);
             var relayed = EmbeddingReply.Relay(bytes, replyModel, key.Redactor, out var reported);
-            pool.ReportSuccess(key);
+            await pool.ReportSuccessAsync(key);
             return new Served(relayed, candidate, key, reported);
         }
     }

@@ -58,7 +58,7 @@ public sealed class UpstreamConnector(
                 if (attempts >= o.MaxAttempts) throw GiveUp(plan, last, attempts, null, null);
 
                 var candidate = plan[candidateIndex];
-                var key = pool.TryAcquire(candidate.Provider.Id, tried, out var retryAt);
+                var (key, retryAt) = await pool.AcquireAsync(candidate.Provider.Id, tried, caller);
                 if (key is null)
                 {
                     if (candidateIndex + 1 < plan.Count) { candidateIndex++; continue; }
@@ -90,7 +90,7 @@ public sealed class UpstreamConnector(
                     var failure = ProviderClient.Classify(ex, key.Redactor);
                     if (failure.KeyFault is { } fault and not KeyFault.Transport)
                     {
-                        var health = pool.ReportFailure(key, fault, failure.RetryAfter, failure.Detail);
+                        var health = await pool.ReportFailureAsync(key, fault, failure.RetryAfter, failure.Detail);
                         if (!health.Active)
                             log.LogWarning("API key {KeyId} of {Provider} disabled: {Reason}", key.KeyId, candidate.Provider.Name, health.DisabledReason);
                     }
@@ -145,7 +145,7 @@ public sealed class UpstreamConnector(
                 await events.DisposeAsync();
                 throw;
             }
-            pool.ReportSuccess(key);
+            await pool.ReportSuccessAsync(key);
             var route = new RouteInfo(candidate.Provider.Id, candidate.Provider.Name, candidate.Model.Id, candidate.Model.ModelId, key.KeyId);
             return new OpenReply(route, candidate, key, response, events, decoder, buffered, attempt);
         }

@@ -7,12 +7,24 @@ using Microsoft.Extensions.Options;
 namespace Aggregator.Web.Upstream.Usage;
 
 /// <summary>
-/// Per-tier limits, checked before routing: requests per minute (a sliding window from
-/// System.Threading.RateLimiting), messages and tokens per UTC day (counters seeded from the usage
-/// table the first time a user is seen each day, so a restart does not reset them).
-/// In-process; several nodes would keep the same counters in Redis.
+/// Per-tier limits, checked before routing: requests per minute, messages and tokens per UTC day
+/// (seeded from the usage rows the first time a user is counted each day, so a restart loses nothing).
+/// <see cref="TierQuotas"/> counts in this process, <see cref="RedisTierQuotas"/> across nodes.
 /// </summary>
-public sealed class TierQuotas : IDisposable
+public interface ITierQuotas
+{
+    /// <summary>Counts one message against the user's limits, or throws <see cref="RouterError.QuotaExceeded"/>.</summary>
+    ValueTask<QuotaTicket> AcquireAsync(string userId, Tier tier, CancellationToken cancellationToken);
+
+    /// <summary>Adds what a counted message used, or gives the message back when nothing was served.</summary>
+    void Settle(QuotaTicket ticket, long tokens, bool refund);
+}
+
+/// <summary>
+/// In-process <see cref="ITierQuotas"/>: requests per minute as a sliding window from
+/// System.Threading.RateLimiting, daily counters in memory. Also the Redis one's fallback.
+/// </summary>
+public sealed class TierQuotas : ITierQuotas, IDisposable
 {
     sealed class Day
     {
@@ -46,7 +58,6 @@ public sealed class TierQuotas : IDisposable
                 : RateLimitPartition.GetNoLimiter(key));
     }
 
-    /// <summary>Counts one message against the user's limits, or throws <see cref="RouterError.QuotaExceeded"/>.</summary>
     public async ValueTask<QuotaTicket> AcquireAsync(string userId, Tier tier, CancellationToken cancellationToken)
     {
         var limits = _options.CurrentValue.For(tier);
@@ -56,8 +67,7 @@ public sealed class TierQuotas : IDisposable
             if (!lease.IsAcquired)
             {
                 var retry = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromMinutes(1);
-                throw new RouterException(RouterError.QuotaExceeded,
-                    $"Rate limit of {rpm} requests per minute for the {tier} tier reached; try again in {Math.Ceiling(retry.TotalSeconds)} s.", retry);
+                throw PerMinuteExceeded(rpm, tier, retry);
             }
         }
         if (limits.MessagesPerDay is null && limits.TokensPerDay is null) return new QuotaTicket(this, userId, Counted: false);
@@ -76,38 +86,48 @@ public sealed class TierQuotas : IDisposable
         var resetIn = today.AddDays(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc) - now;
         lock (day)
         {
-            if (limits.MessagesPerDay is { } messages && day.Messages >= messages)
-                throw new RouterException(RouterError.QuotaExceeded,
-                    $"Daily limit of {messages} messages for the {tier} tier reached; it resets at 00:00 UTC (in {Describe(resetIn)}).", resetIn);
-            if (limits.TokensPerDay is { } tokens && day.Tokens >= tokens)
-                throw new RouterException(RouterError.QuotaExceeded,
-                    $"Daily limit of {tokens} tokens for the {tier} tier reached; it resets at 00:00 UTC (in {Describe(resetIn)}).", resetIn);
+            if (limits.MessagesPerDay is { } messages && day.Messages >= messages) throw DailyExceeded($"{messages} messages", tier, resetIn);
+            if (limits.TokensPerDay is { } tokens && day.Tokens >= tokens) throw DailyExceeded($"{tokens} tokens", tier, resetIn);
             day.Messages++;
         }
-        return new QuotaTicket(this, userId, Counted: true);
+        return new QuotaTicket(this, userId, Counted: true, today);
+    }
+
+    internal static RouterException PerMinuteExceeded(int rpm, Tier tier, TimeSpan retry) => new(RouterError.QuotaExceeded,
+        $"Rate limit of {rpm} requests per minute for the {tier} tier reached; try again in {Math.Max(1, Math.Ceiling(retry.TotalSeconds))} s.", retry);
+
+    internal static RouterException DailyExceeded(string limit, Tier tier, TimeSpan resetIn) => new(RouterError.QuotaExceeded,
+        $"Daily limit of {limit} for the {tier} tier reached; it resets at 00:00 UTC (in {Describe(resetIn)}).", resetIn);
+
+    /// <summary>Messages and tokens the user's usage rows of <paramref name="day"/> hold.</summary>
+    internal static async Task<(int Messages, long Tokens)> UsedAsync(IDbContextFactory<AppDbContext> dbFactory, string userId, DateOnly day, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var used = await db.Usage.Where(u => u.UserId == userId && u.Day == day)
+            .GroupBy(_ => 1)
+            .Select(g => new { Messages = g.Count(), Tokens = g.Sum(u => (long)u.PromptTokens + u.CompletionTokens) })
+            .FirstOrDefaultAsync(cancellationToken);
+        return (used?.Messages ?? 0, used?.Tokens ?? 0);
     }
 
     async Task SeedAsync(string userId, DateOnly today, Day day, CancellationToken cancellationToken)
     {
-        await using var db = await _dbFactory.CreateDbContextAsync(cancellationToken);
-        var used = await db.Usage.Where(u => u.UserId == userId && u.Day == today)
-            .GroupBy(_ => 1)
-            .Select(g => new { Messages = g.Count(), Tokens = g.Sum(u => (long)u.PromptTokens + u.CompletionTokens) })
-            .FirstOrDefaultAsync(cancellationToken);
+        var used = await UsedAsync(_dbFactory, userId, today, cancellationToken);
         lock (day)
         {
             if (day.Seeded || day.Date != today) return;
-            day.Messages += used?.Messages ?? 0;
-            day.Tokens += used?.Tokens ?? 0;
+            day.Messages += used.Messages;
+            day.Tokens += used.Tokens;
             day.Seeded = true;
         }
     }
 
-    internal void Settle(string userId, bool counted, long tokens, bool refund)
+    public void Settle(QuotaTicket ticket, long tokens, bool refund)
     {
-        if (!counted || !_days.TryGetValue(userId, out var day)) return;
+        if (!ticket.Counted || !_days.TryGetValue(ticket.UserId, out var day)) return;
         lock (day)
         {
+            if (day.Date != ticket.Day) return; // counted yesterday: today's counters start afresh
             if (refund) day.Messages = Math.Max(0, day.Messages - 1);
             day.Tokens += tokens;
         }
@@ -118,9 +138,13 @@ public sealed class TierQuotas : IDisposable
     public void Dispose() => _perMinute.Dispose();
 }
 
-/// <summary>One counted message: settled with the tokens it used, or refunded when nothing was served.</summary>
-public readonly record struct QuotaTicket(TierQuotas Quotas, string UserId, bool Counted)
+/// <summary>
+/// One counted message: settled with the tokens it used, or refunded when nothing was served, by the
+/// quotas that counted it (so a message counted on this node while Redis was down is settled here).
+/// </summary>
+/// <param name="Day">The UTC day it was counted on: a reply finishing after midnight settles on its own day.</param>
+public readonly record struct QuotaTicket(ITierQuotas Quotas, string UserId, bool Counted, DateOnly Day = default)
 {
-    public void Complete(TokenUsage usage) => Quotas.Settle(UserId, Counted, usage.Total, refund: false);
-    public void Refund() => Quotas.Settle(UserId, Counted, 0, refund: true);
+    public void Complete(TokenUsage usage) => Quotas.Settle(this, usage.Total, refund: false);
+    public void Refund() => Quotas.Settle(this, 0, refund: true);
 }

@@ -7,16 +7,25 @@ namespace Aggregator.Web.Upstream.Usage;
 /// <summary>What a token has used in one UTC calendar month: cost at our prices and prompt plus completion tokens.</summary>
 public readonly record struct MonthSpend(decimal Usd, long Tokens);
 
+/// <summary>Month-to-date spend per API token: <see cref="TokenSpend"/> in this process, <see cref="RedisTokenSpend"/> across nodes.</summary>
+public interface ITokenSpend
+{
+    /// <summary>The token's spend since the start of this UTC month.</summary>
+    ValueTask<MonthSpend> MonthToDateAsync(long tokenId, CancellationToken cancellationToken);
+
+    /// <summary>Adds a usage row to its token's running total (called as the row is queued, before it is written).</summary>
+    void Count(UsageRecord record);
+}
+
 /// <summary>
 /// Month-to-date spend per API token, without a database round trip per request: a token's total is
 /// read from the usage rows once per month (the first time a budgeted token is checked), then kept
 /// up to date by <see cref="Count"/> as <see cref="UsageRecorder"/> queues each row. Rows created
 /// before that read come from the database, rows created after it from <see cref="Count"/>, so none
 /// is counted twice.
-/// In-process: with several nodes each keeps its own total, so a token can overshoot its budget by
-/// what the other nodes spent since they last read it; a shared counter (Redis INCRBYFLOAT) would close that.
+/// In-process (one node, and the Redis one's fallback): another node's spend is not seen here.
 /// </summary>
-public sealed class TokenSpend(IDbContextFactory<AppDbContext> dbs, TimeProvider time)
+public sealed class TokenSpend(IDbContextFactory<AppDbContext> dbs, TimeProvider time) : ITokenSpend
 {
     sealed class Month(DateTime start, DateTime cutoff)
     {
@@ -33,9 +42,8 @@ public sealed class TokenSpend(IDbContextFactory<AppDbContext> dbs, TimeProvider
     /// <summary>The first instant of the month after <paramref name="now"/> (UTC), when budgets renew.</summary>
     public static DateTime NextMonth(DateTime now) => MonthStart(now).AddMonths(1);
 
-    static DateTime MonthStart(DateTime at) => new(at.Year, at.Month, 1, 0, 0, 0, DateTimeKind.Utc);
+    internal static DateTime MonthStart(DateTime at) => new(at.Year, at.Month, 1, 0, 0, 0, DateTimeKind.Utc);
 
-    /// <summary>The token's spend since the start of this UTC month.</summary>
     public async ValueTask<MonthSpend> MonthToDateAsync(long tokenId, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow().UtcDateTime;
@@ -59,20 +67,26 @@ public sealed class TokenSpend(IDbContextFactory<AppDbContext> dbs, TimeProvider
 
     async Task LoadAsync(long tokenId, Month month)
     {
-        await using var db = await dbs.CreateDbContextAsync(CancellationToken.None);
-        var used = await db.Usage.AsNoTracking()
-            .Where(u => u.ApiTokenId == tokenId && u.CreatedAt >= month.Start && u.CreatedAt < month.Cutoff)
-            .GroupBy(_ => 1)
-            .Select(g => new { Usd = g.Sum(u => u.CostUsd ?? 0m), Tokens = g.Sum(u => (long)u.PromptTokens + u.CompletionTokens) })
-            .FirstOrDefaultAsync(CancellationToken.None);
+        var used = await UsedAsync(dbs, tokenId, month.Start, month.Cutoff, CancellationToken.None);
         lock (month)
         {
-            month.LoadedUsd = used?.Usd ?? 0m;
-            month.LoadedTokens = used?.Tokens ?? 0;
+            month.LoadedUsd = used.Usd;
+            month.LoadedTokens = used.Tokens;
         }
     }
 
-    /// <summary>Adds a usage row to its token's running total (called as the row is queued, before it is written).</summary>
+    /// <summary>What the token's usage rows created in [<paramref name="from"/>, <paramref name="before"/>) add up to.</summary>
+    internal static async Task<MonthSpend> UsedAsync(IDbContextFactory<AppDbContext> dbs, long tokenId, DateTime from, DateTime before, CancellationToken cancellationToken)
+    {
+        await using var db = await dbs.CreateDbContextAsync(cancellationToken);
+        var used = await db.Usage.AsNoTracking()
+            .Where(u => u.ApiTokenId == tokenId && u.CreatedAt >= from && u.CreatedAt < before)
+            .GroupBy(_ => 1)
+            .Select(g => new { Usd = g.Sum(u => u.CostUsd ?? 0m), Tokens = g.Sum(u => (long)u.PromptTokens + u.CompletionTokens) })
+            .FirstOrDefaultAsync(cancellationToken);
+        return new MonthSpend(used?.Usd ?? 0m, used?.Tokens ?? 0);
+    }
+
     public void Count(UsageRecord record)
     {
         if (record.ApiTokenId is not { } tokenId || !_months.TryGetValue(tokenId, out var month)) return; // not read yet: the read will see the row

@@ -9,9 +9,9 @@ namespace Aggregator.Web.Upstream.Usage;
 /// stream's last event never waits on the database. Usage is what budgets and bills are made of, so
 /// a batch the database refuses is kept and retried (backing off up to <see cref="MaxBackoff"/>)
 /// until it is written, and whatever is queued at shutdown is written before the host stops.
-/// Each row also moves its token's month-to-date total in <see cref="TokenSpend"/> as it is queued.
+/// Each row also moves its token's month-to-date total in <see cref="ITokenSpend"/> as it is queued.
 /// </summary>
-public sealed partial class UsageRecorder(IDbContextFactory<AppDbContext> dbFactory, TokenSpend spend, TimeProvider time, ILogger<UsageRecorder> log)
+public sealed partial class UsageRecorder(IDbContextFactory<AppDbContext> dbFactory, ITokenSpend spend, TimeProvider time, ILogger<UsageRecorder> log)
     : BackgroundService
 {
     const int BatchSize = 200;
