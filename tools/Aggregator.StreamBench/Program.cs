@@ -34,9 +34,11 @@ public static class StreamBenchMain
         var name = nodes == 1 ? "one node" : $"{nodes} nodes behind nginx";
         Console.WriteLine($"\n## {count} streams on {name}\n");
         await using var mock = await MockUpstreamServer.StartAsync(o => o.MaxRecorded = 0);
-        await using var cluster = await BenchCluster.StartAsync(nodes, count, mock.OpenAIUrl);
+        await using var cluster = await BenchCluster.StartAsync(nodes, count + 1, mock.OpenAIUrl); // one more user for the warm-up
         var driver = new StreamDriver(cluster, options);
-        var streams = await driver.SignInAsync(count);
+        var streams = await driver.SignInAsync(count + 1);
+        await driver.WarmUpAsync(streams[^1]);
+        streams.RemoveAt(streams.Count - 1);
         Console.WriteLine($"{count} users signed in; nodes {string.Join(", ", cluster.Nodes.Select(n => $"{n.Name} (pid {n.Pid})"))}; entry {cluster.BaseUrl}");
 
         using var redis = RedisMeter.Connect(Environment.GetEnvironmentVariable("AGG_TEST_REDIS")!);

@@ -88,17 +88,32 @@ public sealed partial class StreamDriver(BenchCluster cluster, StreamBenchOption
         {
             var due = gap * stream.Index;
             if (Clock.Elapsed < due) await Task.Delay(due - Clock.Elapsed);
-            running.Add(RunOneAsync(stream, prompt));
+            running.Add(RunOneAsync(stream, prompt, cluster.BaseUrl));
         }
         await Task.WhenAll(running);
     }
 
-    async Task RunOneAsync(BenchStream stream, string prompt)
+    /// <summary>
+    /// One short chat on each node directly, not measured: a fresh process compiles the chat path (JIT, EF
+    /// queries, the first upstream connection) on its first chat, which is not what a running node costs.
+    /// </summary>
+    public async Task WarmUpAsync(BenchStream user)
+    {
+        foreach (var node in cluster.Nodes)
+        {
+            var once = new BenchStream(user.Index);
+            foreach (System.Net.Cookie cookie in user.Cookies.GetAllCookies()) once.Cookies.Add(cookie);
+            await RunOneAsync(once, "mock:tokens=5 warm-up", node.BaseUrl);
+            if (once.Verify() is { } problem) throw new InvalidOperationException($"Warm-up on node {node.Name} failed: {problem}");
+        }
+    }
+
+    async Task RunOneAsync(BenchStream stream, string prompt, Uri target)
     {
         try
         {
             var hub = new HubConnectionBuilder()
-                .WithUrl(new Uri(cluster.BaseUrl, ChatExtensions.HubPath.TrimStart('/')), o =>
+                .WithUrl(new Uri(target, ChatExtensions.HubPath.TrimStart('/')), o =>
                 {
                     o.Transports = HttpTransportType.WebSockets;
                     o.Cookies = stream.Cookies;
