@@ -15,8 +15,8 @@ namespace Aggregator.E2E.Cluster;
 [Collection(BrowserCollection.Name)]
 public sealed class TwoNodeJourney(BrowserFixture browser, TwoNodeCluster cluster) : IClassFixture<TwoNodeCluster>
 {
-    // An exact reply (mock:reply=) of 60 words at 10 tokens per second: it lasts seconds, and its text is known.
-    static readonly string ExpectedReply = "## Two nodes\n\n" + string.Join(' ', Enumerable.Range(1, 58).Select(i => $"word{i:D2}"));
+    // An exact reply (mock:reply=) of 150 words at 10 tokens per second: it lasts 15 s (a reload on a busy machine takes seconds), and its text is known.
+    static readonly string ExpectedReply = "## Two nodes\n\n" + string.Join(' ', Enumerable.Range(1, 148).Select(i => $"word{i:D3}"));
 
     [Fact]
     public async Task A_reply_streaming_on_node_a_continues_after_a_reload_lands_on_node_b()
@@ -51,7 +51,7 @@ public sealed class TwoNodeJourney(BrowserFixture browser, TwoNodeCluster cluste
             await input.PressAsync("Enter");
             var reply = page.GetByTestId("message-assistant").Last;
             await Expect(reply).ToHaveAttributeAsync("data-status", "streaming");
-            await Expect(reply).ToContainTextAsync("word03");
+            await Expect(reply).ToContainTextAsync("word003");
             var streaming = await LastReplyAsync(email);
             Assert.Equal(MessageStatus.Streaming, streaming.Status);
 
@@ -63,8 +63,8 @@ public sealed class TwoNodeJourney(BrowserFixture browser, TwoNodeCluster cluste
             reply = page.GetByTestId("message-assistant").Last;
             await Expect(reply).ToHaveAttributeAsync("data-status", "complete", new() { Timeout = 30_000 });
             await Expect(reply.Locator(".msg-body h2")).ToHaveTextAsync("Two nodes");
-            await Expect(reply.Locator(".msg-body")).ToContainTextAsync("word01");
-            await Expect(reply.Locator(".msg-body")).ToContainTextAsync("word58");
+            await Expect(reply.Locator(".msg-body")).ToContainTextAsync("word001");
+            await Expect(reply.Locator(".msg-body")).ToContainTextAsync("word148");
 
             var saved = await LastReplyAsync(email);
             Assert.Equal(MessageStatus.Complete, saved.Status);
