@@ -22,6 +22,7 @@ public class TwoNodeCluster : IAsyncLifetime
     public const int FreeMessagesPerDay = 3;
 
     readonly Dictionary<string, AppProcess> _nodes = [];
+    readonly List<string> _dataFolders = [];
     ClusterUser? _admin;
 
     public string DatabaseName { get; } = "c_" + Guid.NewGuid().ToString("N")[..16];
@@ -48,7 +49,7 @@ public class TwoNodeCluster : IAsyncLifetime
         await PrepareDatabaseAsync();
         // One after the other: the first creates the shared Data Protection key ring the second then reads.
         var a = await StartNodeAsync("a");
-        await new HttpClient().GetAsync(new Uri(a, "Account/Login")); // the key ring's first key, before b starts
+        using (var first = new HttpClient()) await first.GetAsync(new Uri(a, "Account/Login")); // the key ring's first key, before b starts
         var b = await StartNodeAsync("b");
         Balancer = await LoadBalancer.StartAsync(a.Authority, b.Authority);
     }
@@ -61,7 +62,7 @@ public class TwoNodeCluster : IAsyncLifetime
         ["Redis:InstanceName"] = DatabaseName + ":",
         ["Secrets:Key"] = SecretsKey,
         ["Cluster:NodeName"] = node,
-        ["Data:Folder"] = Directory.CreateTempSubdirectory($"aggregator-node-{node}-").FullName,
+        ["Data:Folder"] = DataFolder(node),
         ["Demo:Enabled"] = "false",
         ["Admin:Email"] = AdminEmail,
         ["Sync:SchedulerEnabled"] = "false", // syncs only when a test asks
@@ -69,6 +70,13 @@ public class TwoNodeCluster : IAsyncLifetime
         ["Logging:LogLevel:Default"] = "Warning",
         ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information", // "Now listening on"
     };
+
+    string DataFolder(string node)
+    {
+        var folder = Directory.CreateTempSubdirectory($"aggregator-node-{node}-").FullName;
+        _dataFolders.Add(folder);
+        return folder;
+    }
 
     async Task<Uri> StartNodeAsync(string name)
     {
@@ -120,6 +128,7 @@ public class TwoNodeCluster : IAsyncLifetime
     {
         if (Balancer is not null) await Balancer.DisposeAsync();
         foreach (var node in _nodes.Values) await node.DisposeAsync();
+        foreach (var folder in _dataFolders) try { Directory.Delete(folder, recursive: true); } catch (IOException) { }
         await Redis.DisposeAsync();
         if (Mock is not null) await Mock.DisposeAsync();
         await using var admin = new NpgsqlConnection(TestServers.Postgres);
