@@ -45,6 +45,8 @@ public static class StreamBenchMain
         var meters = cluster.Nodes.Select(n => new NodeMeter(n)).ToList();
         foreach (var meter in meters) meter.Start();
         var publishesBefore = await redis.PublishesAsync();
+        var driverCpu = Environment.CpuUsage.TotalTime;
+        var loadBefore = LoadAverage();
         using var sampling = new CancellationTokenSource();
         var sampler = Task.Run(async () =>
         {
@@ -60,8 +62,12 @@ public static class StreamBenchMain
         await sampler;
         foreach (var meter in meters) meter.Stop();
         var publishes = await redis.PublishesAsync() - publishesBefore;
+        var driverCores = (Environment.CpuUsage.TotalTime - driverCpu).TotalSeconds / window.TotalSeconds;
 
-        return Report(streams, meters, publishes, window, options);
+        var ok = Report(streams, meters, publishes, window, options);
+        // The driver (clients and mock) shares the cores with the nodes: a starved driver delays deltas too.
+        Console.WriteLine($"\ndriver (clients + mock) CPU {driverCores:F2} cores; load average {loadBefore} before, {LoadAverage()} after");
+        return ok;
     }
 
     static bool Report(List<BenchStream> streams, List<NodeMeter> meters, long publishes, TimeSpan window, StreamBenchOptions options)
@@ -90,6 +96,8 @@ public static class StreamBenchMain
         foreach (var (index, problem) in problems.Take(5)) Console.WriteLine($"\nstream {index}: {problem}");
         return problems.Count == 0;
     }
+
+    static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
 
     static int PeakConcurrent(List<BenchStream> streams)
     {
