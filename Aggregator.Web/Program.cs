@@ -20,6 +20,7 @@ try
     builder.AddCluster();     // node identity, shared state in Redis when configured, the cluster bus
     builder.AddSecrets();     // encryption of provider API keys at rest
     builder.Services.AddHttpContextAccessor();
+    builder.Services.AddProxyHeaders(builder.Configuration); // X-Forwarded-For/Proto from a trusted load balancer
     builder.Services.AddAccounts();
     builder.Services.AddAdmin();
     builder.Services.AddCatalog();
@@ -46,6 +47,8 @@ try
     app.RevokeUnsealedKeys();  // key-ring keys from before encryption at rest
     await app.EnsureAdminRoleAsync();
 
+    app.UseForwardedHeaders(); // first: everything after sees the client's scheme and address
+    app.UseNodeHeader();       // X-Aggregator-Node: which node served
     if (!app.Environment.IsDevelopment())
     {
         app.UseExceptionHandler("/Error/500");

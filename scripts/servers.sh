@@ -1,13 +1,18 @@
 # Sourced by test.sh and bench.sh: installs what is missing and starts throw-away PostgreSQL and
 # Redis servers on free loopback ports in a temp folder; stop_servers (trap it) removes them.
 # Exports AGG_TEST_POSTGRES (server connection string) and AGG_TEST_REDIS (host:port).
+# nginx (the load balancer of the two-node tests and benchmark) is installed here too; the tests start
+# their own from deploy/nginx.conf.template, scripts use start_nginx / stop_nginx.
 
 PGBIN=/usr/lib/postgresql/15/bin
+NGINX=/usr/sbin/nginx
+export AGG_NGINX=$NGINX
 
 install_missing() {
   local need=()
   [ -x "$PGBIN/initdb" ] || need+=(postgresql)
   command -v redis-server >/dev/null || need+=(redis-server)
+  [ -x "$NGINX" ] || need+=(nginx-light)
   [ "${1:-}" = "--with-browser" ] && { [ -x /usr/bin/chromium ] || need+=(chromium); }
   if [ ${#need[@]} -gt 0 ]; then
     echo "Installing ${need[*]} …"
@@ -45,4 +50,20 @@ stop_servers() {
   [ -f "$SERVERS_DIR/pg/postmaster.pid" ] && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$SERVERS_DIR/pg" -m immediate stop >/dev/null 2>&1
   [ -f "$SERVERS_DIR/redis.pid" ] && kill "$(cat "$SERVERS_DIR/redis.pid")" 2>/dev/null
   rm -rf "$SERVERS_DIR"
+}
+
+# start_nginx DIR: runs nginx (as root, workers as nobody) on DIR/nginx.conf with everything it writes
+# (pid, logs, temp paths) inside DIR; the config must name them there (deploy/nginx.conf.template does).
+start_nginx() {
+  local dir=$1
+  chmod 755 "$dir"
+  "$NGINX" -c "$dir/nginx.conf" -p "$dir" -e "$dir/error.log" \
+    || { cat "$dir/error.log" >&2; return 2; }
+}
+
+# stop_nginx DIR: stops the nginx started by start_nginx DIR (by its pid file, never by name).
+stop_nginx() {
+  local dir=$1
+  [ -f "$dir/nginx.pid" ] && kill -QUIT "$(cat "$dir/nginx.pid")" 2>/dev/null
+  return 0
 }
