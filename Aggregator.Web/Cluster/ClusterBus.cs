@@ -35,39 +35,64 @@ public sealed class InProcessClusterBus(NodeIdentity node, ILogger<InProcessClus
 }
 
 /// <summary>Redis pub/sub, channel <c>{prefix}bus:{topic}</c>, payload <c>{node}\n{payload}</c>.</summary>
-public sealed class RedisClusterBus(NodeIdentity node, RedisConnection redis, ILogger<RedisClusterBus> log) : IClusterBus
+public sealed class RedisClusterBus : IClusterBus
 {
+    readonly NodeIdentity _node;
+    readonly RedisConnection _redis;
+    readonly ILogger<RedisClusterBus> _log;
     readonly ConcurrentDictionary<string, List<Func<ClusterMessage, Task>>> _handlers = new(StringComparer.Ordinal);
     readonly ConcurrentDictionary<string, bool> _subscribed = new(StringComparer.Ordinal);
 
-    public NodeIdentity Node => node;
+    public RedisClusterBus(NodeIdentity node, RedisConnection redis, ILogger<RedisClusterBus> log)
+    {
+        _node = node;
+        _redis = redis;
+        _log = log;
+        // A topic whose subscription failed (Redis down at start-up) is subscribed when the connection comes back.
+        redis.Restored += () => { foreach (var topic in _handlers.Keys) TrySubscribe(topic); };
+    }
+
+    public NodeIdentity Node => _node;
 
     public async Task PublishAsync(string topic, string payload)
     {
         try
         {
-            await redis.Subscriber.PublishAsync(redis.Channel("bus:" + topic), node.Id + "\n" + payload);
+            await _redis.Subscriber.PublishAsync(_redis.Channel("bus:" + topic), _node.Id + "\n" + payload);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
         {
-            log.LogWarning("Redis unreachable ({Reason}): {Topic} reaches this node only", ex.GetType().Name, topic);
-            await ClusterBusHandlers.RunAsync(_handlers, new ClusterMessage(topic, node.Id, payload), log);
+            _log.LogWarning("Redis unreachable ({Reason}): {Topic} reaches this node only", ex.GetType().Name, topic);
+            await ClusterBusHandlers.RunAsync(_handlers, new ClusterMessage(topic, _node.Id, payload), _log);
         }
     }
 
     public void Subscribe(string topic, Func<ClusterMessage, Task> handler)
     {
         ClusterBusHandlers.Add(_handlers, topic, handler);
+        TrySubscribe(topic);
+    }
+
+    void TrySubscribe(string topic)
+    {
         if (!_subscribed.TryAdd(topic, true)) return;
-        // Queued delivery: one message at a time per topic, in publish order. Re-subscribed by the client after a reconnect.
-        var queue = redis.Subscriber.Subscribe(redis.Channel("bus:" + topic));
-        queue.OnMessage(async m =>
+        try
         {
-            var text = (string?)m.Message ?? "";
-            var split = text.IndexOf('\n');
-            if (split < 0) return;
-            await ClusterBusHandlers.RunAsync(_handlers, new ClusterMessage(topic, text[..split], text[(split + 1)..]), log);
-        });
+            // Queued delivery: one message at a time per topic, in publish order. Re-subscribed by the client after a reconnect.
+            var queue = _redis.Subscriber.Subscribe(_redis.Channel("bus:" + topic));
+            queue.OnMessage(async m =>
+            {
+                var text = (string?)m.Message ?? "";
+                var split = text.IndexOf('\n');
+                if (split < 0) return;
+                await ClusterBusHandlers.RunAsync(_handlers, new ClusterMessage(topic, text[..split], text[(split + 1)..]), _log);
+            });
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            _subscribed.TryRemove(topic, out _);
+            _log.LogWarning("Could not subscribe to {Topic} ({Reason}); retried when Redis returns", topic, ex.GetType().Name);
+        }
     }
 }
 
