@@ -25,6 +25,8 @@ public static class ClusterExtensions
         {
             services.AddSingleton<IClusterBus, InProcessClusterBus>();
         }
+        services.AddSingleton<ClusterChanges>();
+        services.AddHostedService(sp => sp.GetRequiredService<ClusterChanges>());
         return builder;
     }
 }

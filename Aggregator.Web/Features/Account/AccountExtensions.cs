@@ -29,10 +29,10 @@ public static class AccountExtensions
             .AddEntityFrameworkStores<AppDbContext>()
             .AddDefaultTokenProviders()
             .AddClaimsPrincipalFactory<TierClaimsFactory>()
-            .AddUserManager<AppUserManager>()
             .AddSignInManager<AppSignInManager>();
         services.AddMemoryCache();
         services.AddSingleton<AccountStates>();
+        services.AddSingleton<ICommittedChangesListener>(sp => sp.GetRequiredService<AccountStates>());
         services.AddOptions<LoginThrottleOptions>().BindConfiguration("Login").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<LoginThrottle>();
         services.ConfigureApplicationCookie(o =>

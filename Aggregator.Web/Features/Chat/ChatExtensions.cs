@@ -1,3 +1,4 @@
+using Aggregator.Web.Data;
 using Microsoft.AspNetCore.SignalR;
 using StackExchange.Redis;
 
@@ -16,6 +17,7 @@ public static class ChatExtensions
         services.AddScoped<Conversations>();
         services.AddSingleton<GenerationManager>();
         services.AddHostedService(sp => sp.GetRequiredService<GenerationManager>());
+        services.AddSingleton<ICommittedChangesListener, AccountChangedPush>();
 
         // Room for the longest allowed message even when JSON escapes every character.
         var maxChars = builder.Configuration.GetValue<int?>("Chat:MaxMessageChars") ?? new ChatOptions().MaxMessageChars;
