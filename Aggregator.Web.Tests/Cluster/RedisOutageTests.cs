@@ -1,7 +1,11 @@
 using System.Net;
 using System.Text.Json;
+using Aggregator.Web.Data;
+using Aggregator.Web.Features.Catalog;
 using Aggregator.Web.Tests.Chats;
 using Aggregator.Web.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Aggregator.Web.Tests.Cluster;
 
@@ -27,7 +31,8 @@ public sealed class RedisOutageNodes : TwoChatNodes
 /// <summary>
 /// Redis killed mid-run: a reply still streams to the user's connection on the node producing it (the
 /// backplane's publish fails; the node delivers locally), readiness says Degraded naming Redis, liveness
-/// stays up; Redis back: readiness healthy again and a reply made on A reaches the connection on B again.
+/// stays up; Redis back: readiness healthy again, B drops copies it may have missed a change to, and a
+/// reply made on A reaches the connection on B again.
 /// With Redis working, nothing is delivered twice.
 /// </summary>
 public sealed class RedisOutageTests(RedisOutageNodes nodes) : IClassFixture<RedisOutageNodes>
@@ -39,6 +44,11 @@ public sealed class RedisOutageTests(RedisOutageNodes nodes) : IClassFixture<Red
     public async Task Chat_keeps_streaming_with_Redis_down_readiness_says_degraded_and_cross_node_delivery_returns_with_Redis()
     {
         var user = await A.UserAsync();
+        var catalogA = A.Services.GetRequiredService<CatalogCache>();
+        var catalogB = B.Services.GetRequiredService<CatalogCache>();
+        var missed = await A.QueryAsync(async db => await ChatTestApp.AddModelAsync(db,
+            await db.Providers.FirstAsync(), "m-missed", "Hidden while B is cut off", Tier.Free));
+        await Eventually.Until(async () => (await catalogB.GetAsync(Tier.Free)).Find(missed.Id) is not null, found => found, "B lists the model");
         await using var onA = await user.ConnectAsync();
         await using var onB = await user.ConnectAsync(node: B);
         await Eventually.Until(() => ReadinessAsync(A), r => r.Status == "Healthy", "A ready");
@@ -63,9 +73,21 @@ public sealed class RedisOutageTests(RedisOutageNodes nodes) : IClassFixture<Red
         Assert.NotEmpty(completed.Content);
         AssertDeliveredOnce(onA, during.AssistantMessageId);
 
+        // An admin change while B cannot hear it: A applies it at once, B still has its copy (L1 lasts 30 s).
+        await A.QueryAsync(async db =>
+        {
+            (await db.Models.SingleAsync(m => m.Id == missed.Id)).Hidden = true;
+            return await db.SaveChangesAsync();
+        });
+        Assert.Null((await catalogA.GetAsync(Tier.Free)).Find(missed.Id));
+        Assert.NotNull((await catalogB.GetAsync(Tier.Free)).Find(missed.Id));
+
         nodes.Redis.Start();
         await Eventually.Until(() => ReadinessAsync(A), r => r.Status == "Healthy", "A healthy again", TimeSpan.FromSeconds(15));
         await Eventually.Until(() => ReadinessAsync(B), r => r.Status == "Healthy", "B healthy again", TimeSpan.FromSeconds(15));
+        // Back on Redis, B drops what it may have missed messages about.
+        await Eventually.Until(async () => (await catalogB.GetAsync(Tier.Free)).Find(missed.Id) is null, gone => gone,
+            "B drops its stale catalogue once Redis is back", TimeSpan.FromSeconds(5));
 
         var after = await onA.SendAsync(A.FreeModelId, "after the outage");
         await onA.CompletedAsync(after.AssistantMessageId);
