@@ -30,6 +30,7 @@ try
     builder.Services.AddApi(); // OpenAI-compatible /v1 with personal access tokens
     builder.AddDemo();        // built-in mock upstream and a seeded demo provider (Demo:Enabled)
     builder.Services.AddResponseDelivery(); // compression of pages and JSON
+    builder.AddHealth();      // /health/live, /health/ready (database and migrations, Redis when configured)
     // Run from a build's output in any environment (tests, a Production-mode `dotnet run`), static assets
     // include the build-time compressed files kept under obj/; published, this finds no manifest and does nothing.
     builder.WebHost.UseStaticWebAssets();
@@ -64,6 +65,7 @@ try
     // wwwroot (with dist/ from the front-end build) as the build's manifest lists it: precompressed
     // (gzip; brotli too on publish), fingerprinted URLs cached as immutable, ETags on the plain ones.
     app.MapStaticAssets();
+    app.MapHealth();
     app.MapDemo();
     app.MapRazorPages().WithStaticAssets(); // tag helpers write the fingerprinted URLs
     app.MapCatalog();

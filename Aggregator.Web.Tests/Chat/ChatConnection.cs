@@ -11,6 +11,7 @@ public sealed class ChatConnection : IAsyncDisposable
     public ConcurrentQueue<TokenDelta> Deltas { get; } = new();
     public ConcurrentQueue<RenderedSnapshot> Snapshots { get; } = new();
     public ConcurrentQueue<ConversationSummary> Changes { get; } = new();
+    public ConcurrentQueue<AccountChangedEvent> AccountChanges { get; } = new();
     readonly ConcurrentDictionary<long, TaskCompletionSource<GenerationCompletedEvent>> completed = new();
 
     public ChatConnection(HubConnection hub)
@@ -20,6 +21,7 @@ public sealed class ChatConnection : IAsyncDisposable
         hub.On<RenderedSnapshot>(nameof(IChatClient.Snapshot), s => Snapshots.Enqueue(s));
         hub.On<GenerationCompletedEvent>(nameof(IChatClient.GenerationCompleted), c => Completion(c.MessageId).TrySetResult(c));
         hub.On<ConversationSummary>(nameof(IChatClient.ConversationChanged), c => Changes.Enqueue(c));
+        hub.On<AccountChangedEvent>(nameof(IChatClient.AccountChanged), a => AccountChanges.Enqueue(a));
     }
 
     TaskCompletionSource<GenerationCompletedEvent> Completion(long messageId) =>

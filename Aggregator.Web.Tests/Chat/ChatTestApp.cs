@@ -147,13 +147,15 @@ public sealed class ChatUser
         return user;
     }
 
-    public async Task<ChatConnection> ConnectAsync(HttpTransportType transport = HttpTransportType.LongPolling)
+    /// <param name="node">Another node of the same cluster to connect to (default: the one the user registered on).</param>
+    public async Task<ChatConnection> ConnectAsync(HttpTransportType transport = HttpTransportType.LongPolling, AppFactory? node = null)
     {
+        var server = (node ?? app).Server;
         var hub = new HubConnectionBuilder()
-            .WithUrl(new Uri(app.Server.BaseAddress, ChatExtensions.HubPath.TrimStart('/')), o =>
+            .WithUrl(new Uri(server.BaseAddress, ChatExtensions.HubPath.TrimStart('/')), o =>
             {
                 o.Transports = transport;
-                o.HttpMessageHandlerFactory = _ => new CookieContainerHandler(Cookies) { InnerHandler = app.Server.CreateHandler() };
+                o.HttpMessageHandlerFactory = _ => new CookieContainerHandler(Cookies) { InnerHandler = server.CreateHandler() };
             })
             .Build();
         var connection = new ChatConnection(hub);

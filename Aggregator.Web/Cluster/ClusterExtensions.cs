@@ -20,11 +20,18 @@ public static class ClusterExtensions
             var prefix = builder.Configuration["Redis:InstanceName"] ?? "aggregator:";
             services.AddSingleton(sp => new RedisConnection(redis!, prefix, sp.GetRequiredService<ILogger<RedisConnection>>()));
             services.AddSingleton<IClusterBus, RedisClusterBus>();
+            services.AddOptions<LeaderOptions>().BindConfiguration("Cluster").ValidateDataAnnotations().ValidateOnStart();
+            services.AddSingleton<RedisLeaderLease>();
+            services.AddSingleton<ILeaderLease>(sp => sp.GetRequiredService<RedisLeaderLease>());
+            services.AddHostedService(sp => sp.GetRequiredService<RedisLeaderLease>());
         }
         else
         {
             services.AddSingleton<IClusterBus, InProcessClusterBus>();
+            services.AddSingleton<ILeaderLease, SingleNodeLeader>();
         }
+        services.AddSingleton<ClusterChanges>();
+        services.AddHostedService(sp => sp.GetRequiredService<ClusterChanges>());
         return builder;
     }
 }

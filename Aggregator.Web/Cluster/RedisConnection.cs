@@ -16,14 +16,7 @@ public sealed class RedisConnection : IDisposable
     public RedisConnection(string configuration, string prefix, ILogger<RedisConnection> log)
     {
         Prefix = prefix;
-        var options = ConfigurationOptions.Parse(configuration);
-        options.AbortOnConnectFail = false;
-        options.ConnectTimeout = 2000;
-        options.SyncTimeout = 2000;
-        options.AsyncTimeout = 2000;
-        options.ConnectRetry = 1;
-        options.BacklogPolicy = BacklogPolicy.FailFast;
-        options.ReconnectRetryPolicy = new LinearRetry(500);
+        var options = FailFast(ConfigurationOptions.Parse(configuration));
         _multiplexer = new Lazy<ConnectionMultiplexer>(() =>
         {
             var m = ConnectionMultiplexer.Connect(options);
@@ -35,6 +28,23 @@ public sealed class RedisConnection : IDisposable
             };
             return m;
         }, LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    /// <summary>
+    /// The settings every Redis client of the app uses (this one, the SignalR backplane, the L2 cache):
+    /// connect in the background, fail a command at once while disconnected, give up on a stalled one
+    /// after two seconds, reconnect every half second.
+    /// </summary>
+    public static ConfigurationOptions FailFast(ConfigurationOptions options)
+    {
+        options.AbortOnConnectFail = false;
+        options.ConnectTimeout = 2000;
+        options.SyncTimeout = 2000;
+        options.AsyncTimeout = 2000;
+        options.ConnectRetry = 1;
+        options.BacklogPolicy = BacklogPolicy.FailFast;
+        options.ReconnectRetryPolicy = new LinearRetry(500);
+        return options;
     }
 
     /// <summary>Key and channel prefix, e.g. <c>aggregator:</c>.</summary>

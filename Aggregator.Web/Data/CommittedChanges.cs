@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Runtime.CompilerServices;
+using Aggregator.Web.Cluster;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
@@ -19,10 +20,25 @@ public enum ChangedData
     Tokens = 4,
 }
 
-/// <summary>Told after a save that changed <see cref="ChangedData"/> has committed (never for a save that failed or rolled back).</summary>
+/// <summary>A committed change as every node hears it.</summary>
+/// <param name="UserIds">The accounts an <see cref="ChangedData.Accounts"/> change touched; null when unknown (every account).</param>
+/// <param name="Here">Saved by this node (false: heard from another node, or a re-read after Redis came back).</param>
+public sealed record CommittedChange(ChangedData Data, IReadOnlyCollection<string>? UserIds, bool Here)
+{
+    /// <summary>What a node may have missed while it was cut off from the others: everything.</summary>
+    public static readonly CommittedChange Everything = new(ChangedData.Catalog | ChangedData.Accounts | ChangedData.Tokens, null, false);
+}
+
+/// <summary>
+/// Told after a save that changed <see cref="ChangedData"/> has committed (never for a save that failed or rolled back),
+/// on the node that saved it and, through the cluster bus, on every other node.
+/// </summary>
 public interface ICommittedChangesListener
 {
     ValueTask OnCommittedAsync(ChangedData changes, CancellationToken cancellationToken);
+
+    /// <summary>The same, with which accounts changed and where; listeners that care override it.</summary>
+    ValueTask OnCommittedAsync(CommittedChange change, CancellationToken cancellationToken) => OnCommittedAsync(change.Data, cancellationToken);
 }
 
 /// <summary>
@@ -31,7 +47,8 @@ public interface ICommittedChangesListener
 /// at the end of the save, or at the commit of the explicit transaction the save ran in. So no
 /// handler calls an invalidate method, and a reader woken by the listener sees the committed rows.
 /// Changes made with ExecuteUpdate/ExecuteDelete bypass the change tracker and are not seen: paths
-/// that must invalidate change tracked entities.
+/// that must invalidate change tracked entities. Each committed change is also published on the
+/// cluster bus (<see cref="ClusterChanges"/>), so every other node drops its copies too.
 /// </summary>
 public sealed partial class CommittedChangesInterceptor(IServiceProvider services, ILogger<CommittedChangesInterceptor> log)
     : ISaveChangesInterceptor, IDbTransactionInterceptor
@@ -40,6 +57,15 @@ public sealed partial class CommittedChangesInterceptor(IServiceProvider service
     {
         public ChangedData Saving;       // classified by the save in progress
         public ChangedData Uncommitted;  // saved inside an explicit transaction that has not committed yet
+        public readonly HashSet<string> SavingUsers = new(StringComparer.Ordinal);
+        public readonly HashSet<string> UncommittedUsers = new(StringComparer.Ordinal);
+
+        public void Clear()
+        {
+            Saving = Uncommitted = ChangedData.None;
+            SavingUsers.Clear();
+            UncommittedUsers.Clear();
+        }
     }
 
     readonly ConditionalWeakTable<DbContext, Pending> _pending = new();
@@ -94,21 +120,29 @@ public sealed partial class CommittedChangesInterceptor(IServiceProvider service
     {
         if (context is null) return;
         var changes = ChangedData.None;
+        var pending = _pending.GetOrCreateValue(context);
+        pending.SavingUsers.Clear();
         foreach (var entry in context.ChangeTracker.Entries())
         {
             if (entry.State is not (EntityState.Added or EntityState.Modified or EntityState.Deleted)) continue;
             changes |= entry.Entity switch
             {
                 Provider or ApiKey or AiModel => ChangedData.Catalog,
-                AppUser when entry.State != EntityState.Modified || entry.Property(nameof(AppUser.Tier)).IsModified => ChangedData.Accounts,
-                IdentityUserRole<string> => ChangedData.Accounts,
+                AppUser user when entry.State != EntityState.Modified || entry.Property(nameof(AppUser.Tier)).IsModified
+                    || entry.Property(nameof(AppUser.SecurityStamp)).IsModified => Account(pending, user.Id),
+                IdentityUserRole<string> role => Account(pending, role.UserId),
                 ApiToken when entry.State != EntityState.Modified || entry.Property(nameof(ApiToken.RevokedAt)).IsModified
                     || entry.Property(nameof(ApiToken.MonthlyBudgetUsd)).IsModified || entry.Property(nameof(ApiToken.MonthlyTokenBudget)).IsModified => ChangedData.Tokens,
                 _ => ChangedData.None,
             };
-            if (changes == (ChangedData.Catalog | ChangedData.Accounts | ChangedData.Tokens)) break;
         }
-        _pending.GetOrCreateValue(context).Saving = changes;
+        pending.Saving = changes;
+    }
+
+    static ChangedData Account(Pending pending, string userId)
+    {
+        pending.SavingUsers.Add(userId);
+        return ChangedData.Accounts;
     }
 
     ValueTask SavedAsync(DbContext? context)
@@ -116,6 +150,8 @@ public sealed partial class CommittedChangesInterceptor(IServiceProvider service
         if (context is null || !_pending.TryGetValue(context, out var pending)) return ValueTask.CompletedTask;
         pending.Uncommitted |= pending.Saving;
         pending.Saving = ChangedData.None;
+        pending.UncommittedUsers.UnionWith(pending.SavingUsers);
+        pending.SavingUsers.Clear();
         // Inside an explicit transaction: wait for its commit.
         return context.Database.CurrentTransaction is null ? CommittedAsync(context) : ValueTask.CompletedTask;
     }
@@ -124,13 +160,13 @@ public sealed partial class CommittedChangesInterceptor(IServiceProvider service
     {
         if (context is null || !_pending.TryGetValue(context, out var pending)) return;
         pending.Saving = ChangedData.None;
-        if (context.Database.CurrentTransaction is null) pending.Uncommitted = ChangedData.None;
+        pending.SavingUsers.Clear();
+        if (context.Database.CurrentTransaction is null) pending.Clear();
     }
 
     void Forget(DbContext? context)
     {
-        if (context is not null && _pending.TryGetValue(context, out var pending))
-            pending.Saving = pending.Uncommitted = ChangedData.None;
+        if (context is not null && _pending.TryGetValue(context, out var pending)) pending.Clear();
     }
 
     static readonly AsyncLocal<Coalesced?> CurrentCoalesced = new();
@@ -150,14 +186,19 @@ public sealed partial class CommittedChangesInterceptor(IServiceProvider service
     sealed class Coalesced(CommittedChangesInterceptor owner, Coalesced? outer) : IAsyncDisposable
     {
         public ChangedData Changes;
+        public readonly HashSet<string> Users = new(StringComparer.Ordinal);
 
         public async ValueTask DisposeAsync()
         {
             CurrentCoalesced.Value = outer;
             var changes = Changes;
             Changes = ChangedData.None;
-            if (outer is not null) outer.Changes |= changes;
-            else await owner.NotifyAsync(changes);
+            if (outer is not null)
+            {
+                outer.Changes |= changes;
+                outer.Users.UnionWith(Users);
+            }
+            else await owner.NotifyAsync(changes, [.. Users]);
         }
     }
 
@@ -166,25 +207,39 @@ public sealed partial class CommittedChangesInterceptor(IServiceProvider service
         if (context is null || !_pending.TryGetValue(context, out var pending)) return;
         // EF's own transaction around a save commits before SavedChanges runs: take both.
         var changes = pending.Uncommitted | pending.Saving;
-        pending.Saving = pending.Uncommitted = ChangedData.None;
-        if (CurrentCoalesced.Value is { } coalesced) coalesced.Changes |= changes;
-        else await NotifyAsync(changes);
+        string[] users = [.. pending.UncommittedUsers, .. pending.SavingUsers];
+        pending.Clear();
+        if (CurrentCoalesced.Value is { } coalesced)
+        {
+            coalesced.Changes |= changes;
+            coalesced.Users.UnionWith(users);
+        }
+        else await NotifyAsync(changes, users);
     }
 
-    async ValueTask NotifyAsync(ChangedData changes)
+    async ValueTask NotifyAsync(ChangedData changes, string[] users)
     {
         if (changes == ChangedData.None) return;
+        var change = new CommittedChange(changes, users.Distinct(StringComparer.Ordinal).ToArray(), Here: true);
+        await NotifyHereAsync(change);
+        // Then every other node (which runs the same listeners, not this one again).
+        await services.GetRequiredService<ClusterChanges>().PublishAsync(change);
+    }
+
+    /// <summary>Runs this node's listeners; for a change saved here, or heard from another node.</summary>
+    public async ValueTask NotifyHereAsync(CommittedChange change)
+    {
         foreach (var listener in services.GetServices<ICommittedChangesListener>())
         {
             try
             {
                 // The change is committed whatever the caller's token says: always tell the caches.
-                await listener.OnCommittedAsync(changes, CancellationToken.None);
+                await listener.OnCommittedAsync(change, CancellationToken.None);
             }
             catch (Exception ex)
             {
                 // The rows are saved; failing the caller now would report a save that did happen.
-                LogListenerFailed(ex, listener.GetType().Name, changes);
+                LogListenerFailed(ex, listener.GetType().Name, change.Data);
             }
         }
     }

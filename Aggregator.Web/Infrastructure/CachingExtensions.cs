@@ -1,4 +1,6 @@
+using Aggregator.Web.Cluster;
 using Microsoft.Extensions.Caching.Hybrid;
+using StackExchange.Redis;
 
 namespace Aggregator.Web.Infrastructure;
 
@@ -9,7 +11,12 @@ public static class CachingExtensions
     {
         var redis = builder.Configuration.GetConnectionString("Redis");
         if (!string.IsNullOrWhiteSpace(redis))
-            builder.Services.AddStackExchangeRedisCache(o => { o.Configuration = redis; o.InstanceName = builder.Configuration["Redis:InstanceName"] ?? "aggregator:"; });
+            builder.Services.AddStackExchangeRedisCache(o =>
+            {
+                // Fail fast while Redis is down: HybridCache then serves from L1 or the database instead of waiting.
+                o.ConfigurationOptions = RedisConnection.FailFast(ConfigurationOptions.Parse(redis));
+                o.InstanceName = builder.Configuration["Redis:InstanceName"] ?? "aggregator:";
+            });
         builder.Services.AddHybridCache(o =>
         {
             o.MaximumPayloadBytes = 64 * 1024 * 1024;

@@ -12,7 +12,7 @@ namespace Aggregator.Web.Infrastructure;
 /// fingerprinted URLs, immutable caching — see Program.cs), dynamic responses (HTML, JSON) compressed
 /// on the fly. The chat hub and the /v1 API are left out: their streams must reach the client token
 /// by token, not wait in a compressor's buffer, and a relay should not spend CPU compressing small
-/// machine-to-machine bodies on every request.
+/// machine-to-machine bodies on every request (health probes neither).
 /// </summary>
 public static class Delivery
 {
@@ -33,7 +33,8 @@ public static class Delivery
     }
 
     public static IApplicationBuilder UseResponseDelivery(this IApplicationBuilder app) =>
-        app.UseWhen(c => !c.Request.Path.StartsWithSegments(ChatExtensions.HubPath) && !c.Request.Path.StartsWithSegments("/v1"),
+        app.UseWhen(c => !c.Request.Path.StartsWithSegments(ChatExtensions.HubPath) && !c.Request.Path.StartsWithSegments("/v1")
+                         && !c.Request.Path.StartsWithSegments(Health.PathPrefix),
             branch => branch.UseResponseCompression());
 
     /// <summary>

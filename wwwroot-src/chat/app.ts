@@ -10,6 +10,7 @@ import { copyText } from "./render";
 import { type ConversationSummary, Sidebar } from "./sidebar";
 
 interface SendResult { conversationId: string; userMessageId: number; assistantMessageId: number }
+interface AccountChanged { tier: string; isAdmin: boolean }
 interface GenerationStarted { conversationId: string; userMessageId: number; messageId: number; modelName: string | null }
 
 /** HubException text without SignalR's "An unexpected error occurred invoking…" prefix. */
@@ -58,6 +59,7 @@ export class ChatApp {
     this.hub.on("GenerationStarted", (g: GenerationStarted) => this.startedElsewhere(g));
     this.hub.on("GenerationCompleted", (c: GenerationCompleted) => this.withReply(c.conversationId, c.messageId, (r) => this.completed(r, c)));
     this.hub.on("ConversationChanged", (c: ConversationSummary) => this.sidebar.upsert(c));
+    this.hub.on("AccountChanged", (a: AccountChanged) => void this.accountChanged(a));
     this.hub.onreconnecting(() => this.announce("Connection lost. Reconnecting…"));
     this.hub.onreconnected(() => { this.announce("Reconnected."); this.hideError(); this.resumeAll(); });
     this.hub.onclose(() => this.showError("The connection to the server was lost. Reload the page to continue; replies keep being written meanwhile."));
@@ -102,6 +104,18 @@ export class ChatApp {
       ?? this.catalog.groups.flatMap((g) => g.models).find((m) => !m.locked)
       ?? null;
     picker.show(initial);
+  }
+
+  /** A tier or role change made by an admin (on any node): the same page, the new catalogue and locks. */
+  private async accountChanged(account: AccountChanged): Promise<void> {
+    if (!this.catalog || !this.picker) return; // still loading: that load sees the new account
+    try {
+      this.catalog = await loadCatalog();
+    } catch {
+      return; // the next send is checked on the server anyway
+    }
+    this.picker.replaceCatalog(this.catalog);
+    this.announce(`Your account changed (${account.tier} tier): the model list was updated.`);
   }
 
   private async modelChosen(model: CatalogModel): Promise<void> {

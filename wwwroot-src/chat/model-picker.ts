@@ -23,7 +23,7 @@ export class ModelPicker {
   private readonly label: HTMLElement;
   private readonly count: HTMLElement;
 
-  constructor(root: HTMLElement, private readonly catalog: Catalog, private readonly onChoose: (model: CatalogModel) => void) {
+  constructor(root: HTMLElement, private catalog: Catalog, private readonly onChoose: (model: CatalogModel) => void) {
     this.button = root.querySelector("#model-button")!;
     this.popup = root.querySelector("#model-popup")!;
     this.input = root.querySelector("#model-search")!;
@@ -48,6 +48,13 @@ export class ModelPicker {
   }
 
   get isOpen(): boolean { return !this.popup.hidden; }
+
+  /** Swaps in a newer catalogue (the account's tier changed): same choice if it still exists, new locks. */
+  replaceCatalog(catalog: Catalog): void {
+    this.catalog = catalog;
+    this.show(this.selected ? catalog.byId.get(this.selected.id) ?? null : null);
+    if (this.isOpen) this.filter();
+  }
 
   /** Shows a model as chosen without telling the conversation (page load). */
   show(model: CatalogModel | null): void {

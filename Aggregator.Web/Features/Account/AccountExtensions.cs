@@ -31,10 +31,10 @@ public static class AccountExtensions
             .AddEntityFrameworkStores<AppDbContext>()
             .AddDefaultTokenProviders()
             .AddClaimsPrincipalFactory<TierClaimsFactory>()
-            .AddUserManager<AppUserManager>()
             .AddSignInManager<AppSignInManager>();
         services.AddMemoryCache();
         services.AddSingleton<AccountStates>();
+        services.AddSingleton<ICommittedChangesListener>(sp => sp.GetRequiredService<AccountStates>());
         services.AddOptions<LoginThrottleOptions>().BindConfiguration("Login").ValidateDataAnnotations().ValidateOnStart();
         services.AddSharedState<IAttemptWindows, AttemptWindows, RedisAttemptWindows>();
         services.AddSingleton<LoginThrottle>();

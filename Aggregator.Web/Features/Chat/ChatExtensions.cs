@@ -1,4 +1,8 @@
+using Aggregator.Web.Data;
 using Microsoft.AspNetCore.SignalR;
+using Aggregator.Web.Cluster;
+using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using StackExchange.Redis;
 
 namespace Aggregator.Web.Features.Chat;
@@ -16,6 +20,7 @@ public static class ChatExtensions
         services.AddScoped<Conversations>();
         services.AddSingleton<GenerationManager>();
         services.AddHostedService(sp => sp.GetRequiredService<GenerationManager>());
+        services.AddSingleton<ICommittedChangesListener, AccountChangedPush>();
 
         // Room for the longest allowed message even when JSON escapes every character.
         var maxChars = builder.Configuration.GetValue<int?>("Chat:MaxMessageChars") ?? new ChatOptions().MaxMessageChars;
@@ -27,9 +32,19 @@ public static class ChatExtensions
         var redis = builder.Configuration.GetConnectionString("Redis");
         if (!string.IsNullOrWhiteSpace(redis))
         {
-            // Several nodes: a delta produced on one reaches the user's connections on any other.
+            // Several nodes: a delta produced on one reaches the user's connections on any other; with Redis
+            // down, this node's connections are still served (BackplaneFallback).
             var prefix = (builder.Configuration["Redis:InstanceName"] ?? "aggregator:") + "signalr";
-            signalR.AddStackExchangeRedis(redis, o => o.Configuration.ChannelPrefix = RedisChannel.Literal(prefix));
+            signalR.AddStackExchangeRedis(redis, o =>
+            {
+                RedisConnection.FailFast(o.Configuration);
+                o.Configuration.ChannelPrefix = RedisChannel.Literal(prefix);
+            });
+            services.AddSingleton<BackplaneConnection>();
+            services.AddOptions<RedisOptions>().Configure<BackplaneConnection>((o, connection) => o.ConnectionFactory = log => connection.ConnectAsync(o.Configuration, log));
+            services.AddSingleton(typeof(RedisHubLifetimeManager<>));
+            services.AddSingleton(typeof(DefaultHubLifetimeManager<>));
+            services.Replace(ServiceDescriptor.Singleton(typeof(HubLifetimeManager<>), typeof(BackplaneFallback<>)));
         }
         return builder;
     }

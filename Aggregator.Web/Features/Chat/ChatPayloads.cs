@@ -15,7 +15,12 @@ public interface IChatClient
     Task Snapshot(RenderedSnapshot snapshot);
     Task GenerationCompleted(GenerationCompletedEvent completed);
     Task ConversationChanged(ConversationSummary conversation);
+    /// <summary>The user's tier or role changed (on any node): the page reloads its catalogue and locks.</summary>
+    Task AccountChanged(AccountChangedEvent account);
 }
+
+/// <param name="Tier">Lower-case tier name, as in the catalogue.</param>
+public sealed record AccountChangedEvent(string Tier, bool IsAdmin);
 
 public sealed record TokenDelta(Guid ConversationId, long MessageId, int Seq, string Text);
 

@@ -1,3 +1,4 @@
+using Aggregator.Web.Cluster;
 using Microsoft.Extensions.Options;
 using Aggregator.Web.Upstream.Protocols;
 using Aggregator.Web.Upstream.Routing;
@@ -7,6 +8,7 @@ namespace Aggregator.Web.Upstream.Keys;
 /// <summary>
 /// Re-tests keys in cooldown with a cheap authenticated call (the provider's model list) and returns
 /// the ones that answer to the pool. Quota cooldowns are left to run out; disabled keys wait for an admin.
+/// Runs on the cluster's leader only (<see cref="ILeaderLease"/>): one probe per key, not one per node.
 /// </summary>
 public sealed class KeyProbe(
     IApiKeyPool pool,
@@ -15,6 +17,7 @@ public sealed class KeyProbe(
     IHttpClientFactory httpFactory,
     IOptionsMonitor<KeyHealthOptions> options,
     TimeProvider time,
+    ILeaderLease leader,
     ILogger<KeyProbe> log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -24,7 +27,7 @@ public sealed class KeyProbe(
             try
             {
                 await Task.Delay(options.CurrentValue.ProbeInterval, time, stoppingToken);
-                await ProbeNowAsync(stoppingToken);
+                if (leader.IsLeader) await ProbeNowAsync(stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { break; }
             catch (Exception ex) { log.LogWarning(ex, "Probing keys in cooldown failed"); }

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Aggregator.Web.Cluster;
 using Aggregator.Web.Data;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -8,12 +9,15 @@ namespace Aggregator.Web.Upstream.Sync;
 /// <summary>
 /// Runs syncs off the request path: ones asked for (a key added, "Sync now") and ones due by each
 /// enabled provider's interval. Requests for a provider already queued are folded into one.
+/// Due syncs are queued by the cluster's leader only (<see cref="ILeaderLease"/>); asked-for ones run
+/// on the node that was asked, and <see cref="SyncLock"/> keeps one run per provider cluster-wide.
 /// </summary>
 public sealed partial class SyncScheduler(
     IServiceScopeFactory scopes,
     IDbContextFactory<AppDbContext> dbFactory,
     IOptions<SyncOptions> options,
     TimeProvider clock,
+    ILeaderLease leader,
     ILogger<SyncScheduler> log) : BackgroundService
 {
     readonly Channel<(int ProviderId, string Trigger)> _queue = Channel.CreateUnbounded<(int, string)>();
@@ -66,9 +70,10 @@ public sealed partial class SyncScheduler(
         }
     }
 
-    /// <summary>Queues every provider whose next sync is due (<see cref="NextDue"/>); returns how many were queued.</summary>
+    /// <summary>On the leader, queues every provider whose next sync is due (<see cref="NextDue"/>); returns how many were queued.</summary>
     public async Task<int> QueueDueProvidersAsync(CancellationToken ct)
     {
+        if (!leader.IsLeader) return 0;
         try
         {
             await using var db = await dbFactory.CreateDbContextAsync(ct);

@@ -49,7 +49,7 @@ public sealed class IndexModel(AppDbContext db, UserManager<AppUser> users, Audi
         user.Tier = tier;
         audit.Record("user.tier", "user", user.Id, $"{user.Email}: {old} → {tier}");
         // No security-stamp change: that would sign the user out. Their next request or hub call meets
-        // the new tier (AccountStates, evicted by AppUserManager on this save).
+        // the new tier (AccountStates, evicted on every node when this save commits).
         await users.UpdateAsync(user);
         Status = $"{user.Email} is now on the {tier.ToString().ToLowerInvariant()} tier.";
         return RedirectToPage(new { Q, p = PageNumber });
