@@ -238,4 +238,43 @@ public sealed class GenerationClusterTests(GenerationClusterApp app) : IClassFix
             app.Pushes.DeltaDelay = TimeSpan.Zero;
         }
     }
+
+    [Fact]
+    public async Task A_second_streaming_reply_in_one_conversation_is_recognised_as_busy_on_postgresql_and_sqlite()
+    {
+        await app.QueryAsync(async db => { await AssertRecognisedAsync(db); return 0; });
+
+        var file = Path.Combine(Path.GetTempPath(), $"aggregator-busy-{Guid.NewGuid():N}.db");
+        try
+        {
+            await using var sqlite = new SqliteDbContext(new DbContextOptionsBuilder<SqliteDbContext>().UseSqlite($"Data Source={file};Pooling=False").Options);
+            await sqlite.Database.MigrateAsync();
+            await AssertRecognisedAsync(sqlite);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+
+        static async Task AssertRecognisedAsync(AppDbContext db)
+        {
+            var user = new AppUser { UserName = $"busy-{Guid.NewGuid():N}", Email = "busy@example.com" };
+            var conversation = new Conversation { Id = Guid.NewGuid(), UserId = user.Id, Title = "busy" };
+            db.Users.Add(user);
+            db.Conversations.Add(conversation);
+            db.Messages.Add(new Message { ConversationId = conversation.Id, Role = MessageRole.Assistant, Status = MessageStatus.Streaming, OwnerNode = "a" });
+            await db.SaveChangesAsync();
+
+            db.Messages.Add(new Message { ConversationId = conversation.Id, Role = MessageRole.Assistant, Status = MessageStatus.Streaming, OwnerNode = "b" });
+            var busy = await Assert.ThrowsAsync<DbUpdateException>(() => db.SaveChangesAsync());
+            Assert.True(OneStreamingReply.IsViolatedBy(busy));
+            db.ChangeTracker.Clear();
+
+            // Another unique violation is not "busy".
+            db.Users.Add(new AppUser { Id = user.Id, UserName = "other" });
+            var other = await Assert.ThrowsAsync<DbUpdateException>(() => db.SaveChangesAsync());
+            Assert.False(OneStreamingReply.IsViolatedBy(other));
+            db.ChangeTracker.Clear();
+        }
+    }
 }
