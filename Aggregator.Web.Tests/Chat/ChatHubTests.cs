@@ -287,13 +287,24 @@ public sealed class ChatHubTests(ChatTestApp app) : IClassFixture<ChatTestApp>
             await db.SaveChangesAsync();
             return message.Id;
         });
+        var byGoneNode = await app.QueryAsync(async db =>
+        {
+            var conversation = new Conversation { Id = Guid.NewGuid(), UserId = user.UserId, Title = "older" };
+            var message = new Message { Conversation = conversation, Role = MessageRole.Assistant, Status = MessageStatus.Streaming, Content = "half b", OwnerNode = "gone-1-abcdef" };
+            db.Messages.Add(message);
+            await db.SaveChangesAsync();
+            return message.Id;
+        });
 
-        // No owner node (or one whose lease is gone): the sweep that also runs at start-up takes it.
-        Assert.Equal(1, await app.Services.GetRequiredService<GenerationSweeper>().SweepAsync(CancellationToken.None));
+        // No owner node (or one whose lease is gone): the sweep that runs at start-up (and every few seconds) takes it.
+        await app.Services.GetRequiredService<GenerationSweeper>().SweepAsync(CancellationToken.None);
 
         var message = await app.MessageAsync(messageId);
         Assert.Equal(MessageStatus.Interrupted, message.Status);
         Assert.Equal("half a", message.Content);
+        var gone = await app.MessageAsync(byGoneNode);
+        Assert.Equal(MessageStatus.Interrupted, gone.Status);
+        Assert.Equal("half b", gone.Content);
     }
 
     [Fact]
