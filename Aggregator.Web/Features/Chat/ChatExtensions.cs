@@ -18,8 +18,7 @@ public static class ChatExtensions
         services.AddHubOriginCheck();
         services.AddSingleton<MarkdownRenderer>();
         services.AddScoped<Conversations>();
-        services.AddSingleton<GenerationManager>();
-        services.AddHostedService(sp => sp.GetRequiredService<GenerationManager>());
+        services.AddGenerations(clustered: !string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("Redis")));
         services.AddSingleton<ICommittedChangesListener, AccountChangedPush>();
 
         // Room for the longest allowed message even when JSON escapes every character.

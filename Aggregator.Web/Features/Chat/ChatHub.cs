@@ -45,9 +45,7 @@ public sealed class ChatHub(
         var existing = request.ConversationId is { } id
             ? await conversations.FindAsync(UserId, id, Completes) ?? throw new HubException(NotFound)
             : null;
-        if (existing is not null) EnsureIdle(existing.Id);
-        // Reads first (the turns so far), then every write of the send in one save: one round trip.
-        var history = existing is null ? [] : await conversations.HistoryAsync(existing.Id, long.MaxValue, Completes);
+        if (existing is not null) await EnsureIdleAsync(existing.Id);
 
         return await WithinQuotaAsync(async quota =>
         {
@@ -55,10 +53,8 @@ public sealed class ChatHub(
             conversation.ModelId = model.Id;
             conversation.UpdatedAt = DateTime.UtcNow;
             var question = new Message { ConversationId = conversation.Id, Role = MessageRole.User, Content = request.Text, Status = MessageStatus.Complete };
-            db.Messages.Add(question);
-            var reply = db.Messages.Add(NewReply(conversation, model)).Entity;
-            await db.SaveChangesAsync(Completes);
-            return await StartGenerationAsync(conversation, question.Id, reply, model, quota, [.. history, new ChatTurn(MessageRole.User, request.Text)]);
+            db.Messages.Add(question); // saved with the reply, so a refused reply leaves no question behind
+            return await StartReplyAsync(conversation, question, model, quota);
         });
     }
 
@@ -66,14 +62,14 @@ public sealed class ChatHub(
     public async Task<SendResult> Regenerate(Guid conversationId, long modelId)
     {
         var conversation = await conversations.FindAsync(UserId, conversationId, Completes) ?? throw new HubException(NotFound);
-        EnsureIdle(conversation.Id);
+        await EnsureIdleAsync(conversation.Id);
         var model = await AllowedModelAsync(modelId);
         var lastQuestion = await db.Messages.Where(m => m.ConversationId == conversation.Id && m.Role == MessageRole.User)
-            .OrderByDescending(m => m.Id).Select(m => (long?)m.Id).FirstOrDefaultAsync(Completes)
+            .OrderByDescending(m => m.Id).FirstOrDefaultAsync(Completes)
             ?? throw new HubException("There is no question to answer again.");
         return await WithinQuotaAsync(async quota =>
         {
-            await conversations.TruncateAfterAsync(conversation.Id, lastQuestion, Completes);
+            await conversations.TruncateAfterAsync(conversation.Id, lastQuestion.Id, Completes);
             conversation.ModelId = model.Id;
             return await StartReplyAsync(conversation, lastQuestion, model, quota);
         });
@@ -84,7 +80,7 @@ public sealed class ChatHub(
     {
         ValidateText(text);
         var conversation = await conversations.FindAsync(UserId, conversationId, Completes) ?? throw new HubException(NotFound);
-        EnsureIdle(conversation.Id);
+        await EnsureIdleAsync(conversation.Id);
         var model = await AllowedModelAsync(modelId);
         var question = await db.Messages.FirstOrDefaultAsync(m => m.Id == messageId && m.ConversationId == conversation.Id && m.Role == MessageRole.User, Completes)
             ?? throw new HubException("That message is not a question in this conversation.");
@@ -98,13 +94,14 @@ public sealed class ChatHub(
             conversation.ModelId = model.Id;
             conversation.UpdatedAt = DateTime.UtcNow;
             await db.SaveChangesAsync(Completes);
-            return (Sent: await StartReplyAsync(conversation, question.Id, model, quota), Retitled: retitle);
+            return (Sent: await StartReplyAsync(conversation, question, model, quota), Retitled: retitle);
         });
         if (result.Retitled) await Clients.User(UserId).ConversationChanged(Conversations.Summary(conversation));
         return result.Sent;
     }
 
-    public Task<bool> Stop(Guid conversationId) => Task.FromResult(generations.Stop(conversationId, UserId));
+    /// <summary>Stops the conversation's running reply on whichever node writes it; false when none is running.</summary>
+    public Task<bool> Stop(Guid conversationId) => generations.StopAsync(conversationId, UserId, Completes);
 
     /// <summary>Catch up on a reply after a reload or reconnect: deltas after <paramref name="afterSeq"/>, or its final state.</summary>
     public async Task<ResumeResult> Resume(long messageId, int afterSeq)
@@ -113,7 +110,8 @@ public sealed class ChatHub(
         var message = await db.Messages.AsNoTracking()
             .FirstOrDefaultAsync(m => m.Id == messageId && m.Conversation!.UserId == UserId && m.Conversation.DeletedAt == null, Completes)
             ?? throw new HubException("This message does not exist.");
-        // Finished between the page render and now (or on another node): hand over the final state.
+        // Still being written on another node: from the stream copy there. Finished: hand over the final state.
+        if (message.Status == MessageStatus.Streaming) return await generations.ResumeElsewhereAsync(message, afterSeq, Completes);
         return new ResumeResult(false, [], message.Content, message.Seq, Completed(message, markdown));
     }
 
@@ -128,7 +126,7 @@ public sealed class ChatHub(
     public async Task Delete(Guid conversationId)
     {
         if (!await conversations.DeleteAsync(UserId, conversationId, Completes)) throw new HubException(NotFound);
-        generations.Stop(conversationId, UserId);
+        await generations.StopAsync(conversationId, UserId, Completes);
     }
 
     public async Task<ConversationSummary> Restore(Guid conversationId) =>
@@ -167,29 +165,28 @@ public sealed class ChatHub(
         }
     }
 
-    async Task<SendResult> StartReplyAsync(Conversation conversation, long questionId, CatalogModel model, QuotaTicket quota)
+    async Task<SendResult> StartReplyAsync(Conversation conversation, Message question, CatalogModel model, QuotaTicket quota)
     {
-        var reply = db.Messages.Add(NewReply(conversation, model)).Entity;
-        await db.SaveChangesAsync(Completes);
-        var history = await conversations.HistoryAsync(conversation.Id, questionId, Completes);
-        return await StartGenerationAsync(conversation, questionId, reply, model, quota, history);
-    }
-
-    static Message NewReply(Conversation conversation, CatalogModel model) => new()
-    {
-        ConversationId = conversation.Id, Role = MessageRole.Assistant, Status = MessageStatus.Streaming,
-        ModelId = model.Id, ModelName = model.ModelId,
-    };
-
-    async Task<SendResult> StartGenerationAsync(Conversation conversation, long questionId, Message reply, CatalogModel model, QuotaTicket quota, IReadOnlyList<ChatTurn> history)
-    {
-        var request = new ChatRequest(UserId, UserTier, model.Id, history, MessageId: reply.Id, Quota: quota);
-        if (!generations.TryStart(new GenerationStart(UserId, conversation.Id, questionId, reply.Id, model.ModelId, request)))
+        var reply = new Message
         {
-            // Lost a race with another send in this conversation: take back this reply (its question stays, answered by the other).
-            await db.Messages.Where(m => m.Id == reply.Id).ExecuteDeleteAsync(Completes);
+            ConversationId = conversation.Id, Role = MessageRole.Assistant, Status = MessageStatus.Streaming,
+            ModelId = model.Id, ModelName = model.ModelId, OwnerNode = generations.Node.Id,
+        };
+        db.Messages.Add(reply);
+        try
+        {
+            await db.SaveChangesAsync(Completes);
+        }
+        catch (DbUpdateException ex) when (OneStreamingReply.IsViolatedBy(ex))
+        {
+            // Another node started a reply in this conversation a moment ago; this save wrote nothing.
             throw new HubException(Busy);
         }
+
+        var questionId = question.Id;
+        var history = await conversations.HistoryAsync(conversation.Id, questionId, Completes);
+        var request = new ChatRequest(UserId, UserTier, model.Id, history, MessageId: reply.Id, Quota: quota);
+        generations.Start(new GenerationStart(UserId, conversation.Id, questionId, reply.Id, model.ModelId, request));
         return new SendResult(conversation.Id, questionId, reply.Id);
     }
 
@@ -201,9 +198,10 @@ public sealed class ChatHub(
             throw new HubException($"The message is {text.Length:N0} characters long; the limit is {max:N0}. Shorten it or send it in parts.");
     }
 
-    void EnsureIdle(Guid conversationId)
+    /// <summary>Refuses early, before anything is truncated; the database's one-streaming-reply index settles a race.</summary>
+    async Task EnsureIdleAsync(Guid conversationId)
     {
-        if (generations.IsStreaming(conversationId)) throw new HubException(Busy);
+        if (await generations.IsStreamingAsync(conversationId, Completes)) throw new HubException(Busy);
     }
 
     async Task<CatalogModel> AllowedModelAsync(long modelId)

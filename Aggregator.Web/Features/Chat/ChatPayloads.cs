@@ -9,7 +9,10 @@ namespace Aggregator.Web.Features.Chat;
 public interface IChatClient
 {
     Task GenerationStarted(GenerationStartedEvent started);
-    /// <summary>One token (or a few), in order: <see cref="TokenDelta.Seq"/> starts at 1 per message.</summary>
+    /// <summary>
+    /// One push: the text that arrived during a coalescing window, in order. <see cref="TokenDelta.Seq"/> numbers
+    /// the pushes (not tokens), from 1 per message, without gaps.
+    /// </summary>
     Task Delta(TokenDelta delta);
     /// <summary>Throttled Markdig rendering of the first <see cref="RenderedSnapshot.Length"/> characters.</summary>
     Task Snapshot(RenderedSnapshot snapshot);
@@ -53,10 +56,17 @@ public sealed class ChatOptions
 {
     /// <summary>Longest user message accepted, in characters.</summary>
     [Range(1, 10_000_000)] public int MaxMessageChars { get; set; } = 100_000;
-    /// <summary>Recent deltas kept per live generation for reconnecting clients.</summary>
+    /// <summary>Recent pushes kept per live generation for reconnecting clients (in memory on the owner, in its Redis stream for the others).</summary>
     [Range(16, 1_000_000)] public int ResumeBufferDeltas { get; set; } = 4096;
     [Range(50, 60_000)] public int PersistIntervalMs { get; set; } = 1000;
     [Range(20, 10_000)] public int SnapshotIntervalMs { get; set; } = 150;
+    /// <summary>
+    /// Deltas arriving within this window go out as one push (one SignalR send, one backplane publish, one
+    /// Redis stream entry); 0 pushes as fast as the pusher can.
+    /// </summary>
+    [Range(0, 1000)] public int CoalesceMs { get; set; } = 40;
+    /// <summary>How often each node looks for replies whose owner node is gone.</summary>
+    [Range(200, 600_000)] public int SweepIntervalMs { get; set; } = 3000;
     [Range(5, 200)] public int SidebarPageSize { get; set; } = 30;
 }
 

@@ -8,9 +8,10 @@ public sealed record GenerationStart(string UserId, Guid ConversationId, long Us
 
 /// <summary>
 /// One assistant reply being produced. Owned by <see cref="GenerationManager"/>, not by a
-/// connection: the text so far, its sequence number, and a bounded buffer of recent deltas that
-/// reconnecting clients resume from. (On several nodes the buffer would live in a Redis stream;
-/// here it is in memory, and a resume that misses it gets the full text instead.)
+/// connection: the text received so far, the part of it already pushed (numbered by push, not by
+/// token: one push carries whatever arrived during a coalescing window), and a bounded buffer of
+/// recent pushes that reconnecting clients on this node resume from. Other nodes resume from the
+/// <see cref="IGenerationStream"/> copy.
 /// </summary>
 public sealed class Generation(GenerationStart start, int bufferCapacity)
 {
@@ -18,7 +19,7 @@ public sealed class Generation(GenerationStart start, int bufferCapacity)
     readonly StringBuilder content = new();
     readonly StringBuilder reasoning = new();
     readonly Queue<TokenDelta> recent = new();
-    int seq;
+    int seq, pushedLength;
 
     public GenerationStart Start { get; } = start;
     public CancellationTokenSource Cancellation { get; } = new();
@@ -33,12 +34,20 @@ public sealed class Generation(GenerationStart start, int bufferCapacity)
         Cancellation.Cancel();
     }
 
-    public TokenDelta Append(string text)
+    /// <summary>Text read from upstream; it reaches clients with the next <see cref="TakePush"/>.</summary>
+    public void Append(string text)
+    {
+        lock (gate) content.Append(text);
+    }
+
+    /// <summary>Everything received since the last push, as the next numbered push; null when nothing is new.</summary>
+    public TokenDelta? TakePush()
     {
         lock (gate)
         {
-            content.Append(text);
-            var delta = new TokenDelta(Start.ConversationId, Start.MessageId, ++seq, text);
+            if (pushedLength == content.Length) return null;
+            var delta = new TokenDelta(Start.ConversationId, Start.MessageId, ++seq, content.ToString(pushedLength, content.Length - pushedLength));
+            pushedLength = content.Length;
             recent.Enqueue(delta);
             while (recent.Count > bufferCapacity) recent.Dequeue();
             return delta;
@@ -50,9 +59,10 @@ public sealed class Generation(GenerationStart start, int bufferCapacity)
         lock (gate) reasoning.Append(text);
     }
 
+    /// <summary>The pushed text and its sequence number (what clients have been sent, so what a page or a save may show).</summary>
     public (string Content, string? Reasoning, int Seq) Snapshot()
     {
-        lock (gate) return (content.ToString(), reasoning.Length == 0 ? null : reasoning.ToString(), seq);
+        lock (gate) return (content.ToString(0, pushedLength), reasoning.Length == 0 ? null : reasoning.ToString(), seq);
     }
 
     /// <summary>Deltas after <paramref name="afterSeq"/> when the buffer still holds them all, otherwise the full text.</summary>
@@ -63,7 +73,7 @@ public sealed class Generation(GenerationStart start, int bufferCapacity)
             if (afterSeq >= seq) return new ResumeResult(true, [], null, seq, null);
             if (afterSeq >= 0 && recent.Count > 0 && recent.Peek().Seq <= afterSeq + 1)
                 return new ResumeResult(true, recent.Where(d => d.Seq > afterSeq).ToList(), null, seq, null);
-            return new ResumeResult(true, [], content.ToString(), seq, null);
+            return new ResumeResult(true, [], content.ToString(0, pushedLength), seq, null);
         }
     }
 }

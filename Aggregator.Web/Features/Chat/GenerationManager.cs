@@ -1,243 +1,103 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
+using System.Globalization;
+using Aggregator.Web.Cluster;
 using Aggregator.Web.Data;
-using Aggregator.Web.Upstream;
-using Microsoft.AspNetCore.SignalR;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace Aggregator.Web.Features.Chat;
 
 /// <summary>
-/// Owns every running generation on this node. A generation runs on its own task, streams from
-/// the router, pushes each delta (in order, numbered) and throttled rendered snapshots to all of
-/// the owner's connections, persists the text at least every <see cref="ChatOptions.PersistIntervalMs"/>,
-/// and writes the final state. Closing the page does not stop it; <see cref="Stop"/> does.
-/// At start-up, replies a dead process left "streaming" are marked interrupted.
+/// The generations running on this node, and the cluster-wide view of every other one. A reply row
+/// names its owner node (<see cref="Message.OwnerNode"/>); the database allows one streaming reply per
+/// conversation; Stop reaches the owner over the <see cref="IClusterBus"/>; a resume on another node reads
+/// the <see cref="IGenerationStream"/> copy. Closing the page does not stop a generation; Stop does.
 /// </summary>
 public sealed partial class GenerationManager(
-    IServiceScopeFactory scopes,
+    GenerationPipeline pipeline,
     IDbContextFactory<AppDbContext> dbFactory,
-    IHubContext<ChatHub, IChatClient> hub,
-    MarkdownRenderer markdown,
+    IClusterBus bus,
+    IGenerationStream stream,
     IOptions<ChatOptions> options,
     ILogger<GenerationManager> log) : IHostedService
 {
+    const string StopTopic = "generation-stop";
     readonly ConcurrentDictionary<long, Generation> byMessage = new();
-    readonly ConcurrentDictionary<Guid, Generation> byConversation = new();
 
-    public bool IsStreaming(Guid conversationId) => byConversation.ContainsKey(conversationId);
+    public NodeIdentity Node => bus.Node;
 
-    /// <summary>The live generation of a message, only for its owner.</summary>
+    /// <summary>The live generation of a message on this node, only for its owner.</summary>
     public Generation? Find(long messageId, string userId) =>
         byMessage.TryGetValue(messageId, out var g) && g.Start.UserId == userId ? g : null;
 
-    public bool TryStart(GenerationStart start)
+    /// <summary>Runs a reply whose row (status streaming, owned by this node) is already written.</summary>
+    public void Start(GenerationStart start)
     {
         var generation = new Generation(start, options.Value.ResumeBufferDeltas);
-        if (!byConversation.TryAdd(start.ConversationId, generation)) return false;
         byMessage[start.MessageId] = generation;
-        generation.Completion = Task.Run(() => RunAsync(generation));
+        generation.Completion = Task.Run(() => pipeline.RunAsync(generation, () => byMessage.TryRemove(start.MessageId, out _)));
+    }
+
+    /// <summary>Whether the conversation has a reply being written, on any node.</summary>
+    public async Task<bool> IsStreamingAsync(Guid conversationId, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await db.Messages.AnyAsync(m => m.ConversationId == conversationId && m.Status == MessageStatus.Streaming, cancellationToken);
+    }
+
+    /// <summary>
+    /// Stops the conversation's running reply wherever it runs (the partial text is kept, status stopped).
+    /// True when the caller's conversation has a reply streaming. Finds deleted conversations too, so a delete stops its reply.
+    /// </summary>
+    public async Task<bool> StopAsync(Guid conversationId, string userId, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var messageId = await db.Messages
+            .Where(m => m.ConversationId == conversationId && m.Status == MessageStatus.Streaming && m.Conversation!.UserId == userId)
+            .Select(m => (long?)m.Id).FirstOrDefaultAsync(cancellationToken);
+        if (messageId is not { } id) return false;
+        if (!StopHere(id, userId)) await bus.PublishAsync(StopTopic, string.Create(CultureInfo.InvariantCulture, $"{id}\n{userId}"));
         return true;
     }
 
-    /// <summary>Stops the conversation's running reply; the partial text is kept (status stopped).</summary>
-    public bool Stop(Guid conversationId, string userId)
+    bool StopHere(long messageId, string userId)
     {
-        if (!byConversation.TryGetValue(conversationId, out var g) || g.Start.UserId != userId) return false;
+        if (Find(messageId, userId) is not { } g) return false;
         g.Stop();
         return true;
     }
 
-    async Task RunAsync(Generation g)
+    Task OnStopMessage(ClusterMessage message)
     {
-        var start = g.Start;
-        var began = Stopwatch.GetTimestamp();
-        int? ttft = null;
-        TokenUsage? usage = null;
-        string? finish = null, error = null;
-        RouteInfo? route = null;
-        var status = MessageStatus.Complete;
-        using var tickerStop = new CancellationTokenSource();
-        var ticker = TickAsync(g, tickerStop.Token);
-
-        await SafeSendAsync(g, c => c.GenerationStarted(new GenerationStartedEvent(start.ConversationId, start.UserMessageId, start.MessageId, g.ModelName)));
-        try
-        {
-            await using var scope = scopes.CreateAsyncScope();
-            var router = scope.ServiceProvider.GetRequiredService<IChatRouter>();
-            await foreach (var e in router.StreamAsync(start.Request, g.Cancellation.Token).WithCancellation(g.Cancellation.Token))
-            {
-                switch (e)
-                {
-                    case RouteStarted r:
-                        route = r.Route;
-                        g.ModelName = r.Route.UpstreamModelId;
-                        break;
-                    case ContentDelta { Text.Length: > 0 } d:
-                        ttft ??= ElapsedMs(began);
-                        var delta = g.Append(d.Text);
-                        await SafeSendAsync(g, c => c.Delta(delta));
-                        break;
-                    case ReasoningDelta r:
-                        ttft ??= ElapsedMs(began);
-                        g.AppendReasoning(r.Text);
-                        break;
-                    case UsageDelta u:
-                        usage = u.Usage;
-                        break;
-                    case FinishDelta f:
-                        finish = f.FinishReason;
-                        break;
-                    case StreamCompleted c:
-                        usage = c.Usage;
-                        finish = c.FinishReason;
-                        break;
-                }
-            }
-        }
-        catch (OperationCanceledException) when (g.Cancellation.IsCancellationRequested)
-        {
-            status = g.StopRequested ? MessageStatus.Stopped : MessageStatus.Interrupted;
-            finish ??= g.StopRequested ? "stopped" : null;
-            if (!g.StopRequested) error = "The server stopped while this reply was being written.";
-        }
-        catch (RouterException ex)
-        {
-            // After the first token the router never retries: the partial reply stays, marked interrupted.
-            status = ex.Error == RouterError.Interrupted ? MessageStatus.Interrupted : MessageStatus.Failed;
-            error = ex.Message;
-            finish ??= "error";
-            LogRouterFailure(start.MessageId, ex.Error);
-        }
-        catch (Exception ex)
-        {
-            status = MessageStatus.Failed;
-            error = "The reply failed unexpectedly. Try again.";
-            finish ??= "error";
-            LogUnexpectedFailure(ex, start.MessageId);
-        }
-
-        await tickerStop.CancelAsync();
-        await ticker;
-        await FinishAsync(g, status, route, usage, finish, error, ttft, ElapsedMs(began));
+        var parts = message.Payload.Split('\n', 2);
+        if (parts.Length == 2 && long.TryParse(parts[0], CultureInfo.InvariantCulture, out var id) && StopHere(id, parts[1])) LogStoppedFromElsewhere(id, message.FromNode);
+        return Task.CompletedTask;
     }
 
-    async Task FinishAsync(Generation g, MessageStatus status, RouteInfo? route, TokenUsage? usage, string? finish,
-        string? error, int? ttft, int durationMs)
+    /// <summary>
+    /// Resume of a reply streaming on another node: the pushes after <paramref name="afterSeq"/> from the
+    /// stream copy; when that no longer reaches back far enough (or Redis is away), the saved text plus
+    /// what the copy holds after it.
+    /// </summary>
+    public async Task<ResumeResult> ResumeElsewhereAsync(Message saved, int afterSeq, CancellationToken cancellationToken)
     {
-        var start = g.Start;
-        var (content, reasoning, seq) = g.Snapshot();
-        ConversationSummary? retitled = null;
-        // The final write must happen even when the app is stopping: its own short deadline.
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-        try
-        {
-            await using var db = await dbFactory.CreateDbContextAsync(deadline.Token);
-            var now = DateTime.UtcNow;
-            await db.Messages.Where(m => m.Id == start.MessageId).ExecuteUpdateAsync(s => s
-                .SetProperty(m => m.Content, content)
-                .SetProperty(m => m.Reasoning, reasoning)
-                .SetProperty(m => m.Seq, seq)
-                .SetProperty(m => m.Status, status)
-                .SetProperty(m => m.ModelName, g.ModelName)
-                .SetProperty(m => m.ProviderId, route != null ? route.ProviderId : null)
-                .SetProperty(m => m.ApiKeyId, route != null ? route.ApiKeyId : null)
-                .SetProperty(m => m.PromptTokens, usage != null ? usage.PromptTokens : null)
-                .SetProperty(m => m.CompletionTokens, usage != null ? usage.CompletionTokens : null)
-                .SetProperty(m => m.TokensEstimated, usage != null && usage.Estimated)
-                .SetProperty(m => m.TimeToFirstTokenMs, ttft)
-                .SetProperty(m => m.DurationMs, durationMs)
-                .SetProperty(m => m.FinishReason, finish)
-                .SetProperty(m => m.Error, error)
-                .SetProperty(m => m.CompletedAt, now), deadline.Token);
+        var after = await stream.ReadAfterAsync(saved.ConversationId, saved.Id, afterSeq, cancellationToken);
+        if (after is [var first, ..] && first.Seq == afterSeq + 1) return new ResumeResult(true, after, null, after[^1].Seq, null);
+        if (saved.Seq <= afterSeq) return new ResumeResult(true, [], null, afterSeq, null); // nothing newer to give; live pushes follow
 
-            var conversation = await db.Conversations.FirstOrDefaultAsync(c => c.Id == start.ConversationId, deadline.Token);
-            if (conversation is not null)
-            {
-                conversation.UpdatedAt = now;
-                if (conversation.TitleIsAutomatic && conversation.Title == Conversations.DefaultTitle && content.Length > 0)
-                {
-                    var firstQuestion = await db.Messages.Where(m => m.ConversationId == conversation.Id && m.Role == MessageRole.User)
-                        .OrderBy(m => m.Id).Select(m => m.Content).FirstOrDefaultAsync(deadline.Token);
-                    if (firstQuestion is not null) conversation.Title = Conversations.TitleFrom(firstQuestion);
-                }
-                await db.SaveChangesAsync(deadline.Token);
-                retitled = Conversations.Summary(conversation);
-            }
-        }
-        catch (Exception ex) when (ex is DbUpdateException or OperationCanceledException or InvalidOperationException)
-        {
-            LogPersistFailure(ex, start.MessageId);
-        }
-        finally
-        {
-            byMessage.TryRemove(start.MessageId, out _);
-            byConversation.TryRemove(new KeyValuePair<Guid, Generation>(start.ConversationId, g));
-        }
-
-        var stats = new MessageStats(g.ModelName, usage?.PromptTokens, usage?.CompletionTokens, usage?.Estimated ?? false, ttft, durationMs, finish);
-        var completed = new GenerationCompletedEvent(start.ConversationId, start.MessageId, StatusNames.Of(status), seq, content, markdown.Render(content), stats, error);
-        await SafeSendAsync(g, c => c.GenerationCompleted(completed));
-        if (retitled is not null) await SafeSendAsync(g, c => c.ConversationChanged(retitled));
+        var tail = await stream.ReadAfterAsync(saved.ConversationId, saved.Id, saved.Seq, cancellationToken);
+        if (tail is [var next, ..] && next.Seq == saved.Seq + 1)
+            return new ResumeResult(true, [], saved.Content + string.Concat(tail.Select(d => d.Text)), tail[^1].Seq, null);
+        return new ResumeResult(true, [], saved.Content, saved.Seq, null);
     }
 
-    /// <summary>Throttled rendered snapshots for the screen, and the at-least-every-second save.</summary>
-    async Task TickAsync(Generation g, CancellationToken cancellationToken)
+    public Task StartAsync(CancellationToken cancellationToken)
     {
-        var o = options.Value;
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(o.SnapshotIntervalMs));
-        int renderedSeq = 0, savedSeq = 0;
-        var lastSave = Stopwatch.GetTimestamp();
-        try
-        {
-            while (await timer.WaitForNextTickAsync(cancellationToken))
-            {
-                var (content, reasoning, seq) = g.Snapshot();
-                if (seq != renderedSeq)
-                {
-                    renderedSeq = seq;
-                    var snapshot = new RenderedSnapshot(g.Start.ConversationId, g.Start.MessageId, seq, content.Length, markdown.Render(content));
-                    await SafeSendAsync(g, c => c.Snapshot(snapshot));
-                }
-                if (seq != savedSeq && Stopwatch.GetElapsedTime(lastSave).TotalMilliseconds >= o.PersistIntervalMs)
-                {
-                    await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-                    await db.Messages.Where(m => m.Id == g.Start.MessageId && m.Status == MessageStatus.Streaming)
-                        .ExecuteUpdateAsync(s => s.SetProperty(m => m.Content, content).SetProperty(m => m.Reasoning, reasoning).SetProperty(m => m.Seq, seq), cancellationToken);
-                    savedSeq = seq;
-                    lastSave = Stopwatch.GetTimestamp();
-                }
-            }
-        }
-        catch (OperationCanceledException) { }
-        catch (Exception ex)
-        {
-            // A failed periodic save is retried by the final write; the stream goes on.
-            LogPersistFailure(ex, g.Start.MessageId);
-        }
+        bus.Subscribe(StopTopic, OnStopMessage);
+        return Task.CompletedTask;
     }
 
-    async Task SafeSendAsync(Generation g, Func<IChatClient, Task> send)
-    {
-        try { await send(hub.Clients.User(g.Start.UserId)); }
-        catch (Exception ex) { LogPushFailure(ex, g.Start.MessageId); }
-    }
-
-    static int ElapsedMs(long since) => (int)Stopwatch.GetElapsedTime(since).TotalMilliseconds;
-
-    public async Task StartAsync(CancellationToken cancellationToken)
-    {
-        // One node: anything still "streaming" belongs to a process that died. (With several nodes
-        // this would need an owner column and a heartbeat so one node does not mark another's work.)
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var count = await db.Messages.Where(m => m.Status == MessageStatus.Streaming)
-            .ExecuteUpdateAsync(s => s
-                .SetProperty(m => m.Status, MessageStatus.Interrupted)
-                .SetProperty(m => m.Error, "The server restarted while this reply was being written."), cancellationToken);
-        if (count > 0) LogInterrupted(count);
-    }
-
+    /// <summary>Graceful stop: this node's replies end as interrupted with their text saved, before its lease is released.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         var running = byMessage.Values.ToList();
@@ -245,18 +105,6 @@ public sealed partial class GenerationManager(
         await Task.WhenAll(running.Select(g => g.Completion)).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
-    [LoggerMessage(LogLevel.Information, "Generation {MessageId} failed in the router: {Error}")]
-    partial void LogRouterFailure(long messageId, RouterError error);
-
-    [LoggerMessage(LogLevel.Error, "Generation {MessageId} failed unexpectedly")]
-    partial void LogUnexpectedFailure(Exception ex, long messageId);
-
-    [LoggerMessage(LogLevel.Warning, "Could not save generation {MessageId}")]
-    partial void LogPersistFailure(Exception ex, long messageId);
-
-    [LoggerMessage(LogLevel.Warning, "Could not push generation {MessageId} to the client")]
-    partial void LogPushFailure(Exception ex, long messageId);
-
-    [LoggerMessage(LogLevel.Warning, "Marked {Count} replies left streaming by a previous process as interrupted")]
-    partial void LogInterrupted(int count);
+    [LoggerMessage(LogLevel.Information, "Generation {MessageId} stopped at the request of node {Node}")]
+    partial void LogStoppedFromElsewhere(long messageId, string node);
 }
