@@ -17,13 +17,13 @@ public sealed class SendRoundTripTests(ChatTestApp app) : IClassFixture<ChatTest
     {
         var user = await app.UserAsync();
         await using var chat = await user.ConnectAsync();
-        Listen();
+        await ListenAsync();
 
         var first = await chat.SendAsync(app.FreeModelId, "First question mock:tokens=12");
-        var firstWrites = TakeChatInserts();
+        var firstWrites = await ChatInsertsAsync();
         await chat.CompletedAsync(first.AssistantMessageId);
         var second = await chat.SendAsync(app.FreeModelId, "Second question mock:tokens=12", first.ConversationId);
-        var secondWrites = TakeChatInserts();
+        var secondWrites = await ChatInsertsAsync();
         await chat.CompletedAsync(second.AssistantMessageId);
 
         Assert.Single(firstWrites);   // a new conversation: conversation + question + reply
@@ -53,7 +53,20 @@ public sealed class SendRoundTripTests(ChatTestApp app) : IClassFixture<ChatTest
         Assert.Contains("stored-rendering-marker", page);
     }
 
-    void Listen() => _subscription = DiagnosticListener.AllListeners.Subscribe(new Observer(listener =>
+    /// <summary>Subscribes, then waits until a command of this database is seen: EF caches "is anyone listening" for a moment.</summary>
+    async Task ListenAsync()
+    {
+        Subscribe();
+        for (var i = 0; i < 100 && _writes.IsEmpty; i++)
+        {
+            await app.QueryAsync(db => db.Users.CountAsync());
+            if (_writes.IsEmpty) await Task.Delay(50);
+        }
+        Assert.False(_writes.IsEmpty, "the command listener never heard this database");
+        _writes.Clear();
+    }
+
+    void Subscribe() => _subscription = DiagnosticListener.AllListeners.Subscribe(new Observer(listener =>
     {
         if (listener.Name == DbLoggerCategory.Name)
             listener.Subscribe(new Observer<KeyValuePair<string, object?>>(e =>
@@ -64,12 +77,25 @@ public sealed class SendRoundTripTests(ChatTestApp app) : IClassFixture<ChatTest
             }));
     }));
 
-    /// <summary>Commands since the last call that insert conversations or messages.</summary>
+    /// <summary>Commands since the last call that insert conversations or messages (waiting briefly for the listener to hear of the first).</summary>
+    async Task<List<string>> ChatInsertsAsync()
+    {
+        var taken = TakeChatInserts();
+        for (var i = 0; i < 40 && taken.Count == 0; i++)
+        {
+            await Task.Delay(50);
+            taken.AddRange(TakeChatInserts());
+        }
+        return taken;
+    }
+
     List<string> TakeChatInserts()
     {
         var taken = new List<string>();
         while (_writes.TryDequeue(out var sql))
+        {
             if (sql.Contains("INSERT INTO \"Messages\"") || sql.Contains("INSERT INTO \"Conversations\"")) taken.Add(sql);
+        }
         return taken;
     }
 

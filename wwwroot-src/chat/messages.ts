@@ -4,7 +4,8 @@
 // Markdown you see while streaming is the same rendering a reload or the final message shows.
 import { enhance, formatStats, type MessageStats } from "./render";
 
-export interface TokenDelta { conversationId: string; messageId: number; seq: number; text: string }
+/** html, when present: the rendering of the whole reply up to and including this delta (a snapshot riding on it). */
+export interface TokenDelta { conversationId: string; messageId: number; seq: number; text: string; html?: string | null }
 export interface RenderedSnapshot { conversationId: string; messageId: number; seq: number; length: number; html: string }
 export interface GenerationCompleted {
   conversationId: string; messageId: number; status: string; seq: number; content: string; html: string; stats: MessageStats; error: string | null;
@@ -56,7 +57,8 @@ export class Reply {
     this.seq = d.seq;
     this.tail += d.text;
     this.source += d.text;
-    this.paintTail();
+    if (d.html != null) this.snapshot({ conversationId: d.conversationId, messageId: d.messageId, seq: d.seq, length: this.source.length, html: d.html });
+    else this.paintTail();
     return true;
   }
 

@@ -25,7 +25,9 @@ public interface IChatClient
 /// <param name="Tier">Lower-case tier name, as in the catalogue.</param>
 public sealed record AccountChangedEvent(string Tier, bool IsAdmin);
 
-public sealed record TokenDelta(Guid ConversationId, long MessageId, int Seq, string Text);
+/// <param name="Html">When a rendering was due: the Markdown of the whole reply up to and including this push, rendered (a
+/// snapshot riding on the push, so a stream costs one backplane publish per push, not one more per snapshot).</param>
+public sealed record TokenDelta(Guid ConversationId, long MessageId, int Seq, string Text, string? Html = null);
 
 public sealed record RenderedSnapshot(Guid ConversationId, long MessageId, int Seq, int Length, string Html);
 

@@ -40,8 +40,9 @@ public sealed partial class GenerationPipeline(
         using var tickerStop = new CancellationTokenSource();
 
         await SafeSendAsync(g, c => c.GenerationStarted(new GenerationStartedEvent(start.ConversationId, start.UserMessageId, start.MessageId, g.ModelName)));
-        var pusher = PushAsync(g, pending.Reader);
-        var ticker = TickAsync(g, tickerStop.Token);
+        var snapshots = new SnapshotSchedule(new StreamingMarkdown(markdown), TimeSpan.FromMilliseconds(options.Value.SnapshotIntervalMs));
+        var pusher = PushAsync(g, pending.Reader, snapshots);
+        var ticker = TickAsync(g, snapshots, tickerStop.Token);
         try
         {
             await using var scope = scopes.CreateAsyncScope();
@@ -107,7 +108,7 @@ public sealed partial class GenerationPipeline(
     }
 
     /// <summary>One push per coalescing window at most; the first goes out at once (time to first delta).</summary>
-    async Task PushAsync(Generation g, ChannelReader<bool> pending)
+    async Task PushAsync(Generation g, ChannelReader<bool> pending, SnapshotSchedule snapshots)
     {
         var window = TimeSpan.FromMilliseconds(options.Value.CoalesceMs);
         long lastPush = 0;
@@ -115,10 +116,10 @@ public sealed partial class GenerationPipeline(
         {
             while (pending.TryRead(out _)) { }
             await WindowAsync();
-            if (await PushPendingAsync(g)) lastPush = Stopwatch.GetTimestamp();
+            if (await PushPendingAsync(g, snapshots)) lastPush = Stopwatch.GetTimestamp();
         }
         await WindowAsync();
-        await PushPendingAsync(g);
+        await PushPendingAsync(g, snapshots);
 
         Task WindowAsync()
         {
@@ -127,10 +128,12 @@ public sealed partial class GenerationPipeline(
         }
     }
 
-    async Task<bool> PushPendingAsync(Generation g)
+    async Task<bool> PushPendingAsync(Generation g, SnapshotSchedule snapshots)
     {
         if (g.TakePush() is not { } push) return false;
-        await SafeSendAsync(g, c => c.Delta(push));
+        // Only the pusher moves the pushed text on, so the generation's snapshot is the text up to this push.
+        var withHtml = snapshots.RenderIfDue(g, push.Seq, pushing: true) is { } html ? push with { Html = html } : push;
+        await SafeSendAsync(g, c => c.Delta(withHtml));
         await stream.AppendAsync(push);
         return true;
     }
@@ -198,24 +201,23 @@ public sealed partial class GenerationPipeline(
         if (retitled is not null) await SafeSendAsync(g, c => c.ConversationChanged(retitled));
     }
 
-    /// <summary>Throttled rendered snapshots for the screen, and the at-least-every-second save.</summary>
-    async Task TickAsync(Generation g, CancellationToken cancellationToken)
+    /// <summary>
+    /// The at-least-every-second save, and a rendered snapshot on its own only when the stream paused with text not
+    /// yet rendered (while text flows, snapshots ride on the pushes).
+    /// </summary>
+    async Task TickAsync(Generation g, SnapshotSchedule snapshots, CancellationToken cancellationToken)
     {
         var o = options.Value;
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(o.SnapshotIntervalMs));
-        int renderedSeq = 0, savedSeq = 0;
+        var savedSeq = 0;
         var lastSave = Stopwatch.GetTimestamp();
         try
         {
             while (await timer.WaitForNextTickAsync(cancellationToken))
             {
                 var (content, reasoning, seq) = g.Snapshot();
-                if (seq != renderedSeq)
-                {
-                    renderedSeq = seq;
-                    var snapshot = new RenderedSnapshot(g.Start.ConversationId, g.Start.MessageId, seq, content.Length, markdown.Render(content));
-                    await SafeSendAsync(g, c => c.Snapshot(snapshot));
-                }
+                if (snapshots.RenderIfDue(g, seq, pushing: false) is { } html)
+                    await SafeSendAsync(g, c => c.Snapshot(new RenderedSnapshot(g.Start.ConversationId, g.Start.MessageId, seq, content.Length, html)));
                 if (seq != savedSeq && Stopwatch.GetElapsedTime(lastSave).TotalMilliseconds >= o.PersistIntervalMs)
                 {
                     await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
@@ -231,6 +233,32 @@ public sealed partial class GenerationPipeline(
         {
             // A failed periodic save is retried by the final write; the stream goes on.
             LogPersistFailure(ex, g.Start.MessageId);
+        }
+    }
+
+    /// <summary>
+    /// When a generation's text is rendered for the screen: at most once per snapshot interval, on a push when one
+    /// is due, by the ticker when pushes stopped with text unrendered. Only the open tail is rendered each time.
+    /// </summary>
+    sealed class SnapshotSchedule(StreamingMarkdown rendering, TimeSpan interval)
+    {
+        readonly Lock _gate = new();
+        long _lastRender = Stopwatch.GetTimestamp(), _lastPush;
+        int _renderedSeq;
+
+        public string? RenderIfDue(Generation g, int seq, bool pushing)
+        {
+            lock (_gate)
+            {
+                if (pushing) _lastPush = Stopwatch.GetTimestamp();
+                else if (_lastPush != 0 && Stopwatch.GetElapsedTime(_lastPush) < interval) return null; // pushes are flowing: they carry it
+                if (seq == _renderedSeq || Stopwatch.GetElapsedTime(_lastRender) < interval) return null;
+                var (content, _, current) = g.Snapshot();
+                if (current != seq) return null; // moved on meanwhile: the next push renders
+                _renderedSeq = seq;
+                _lastRender = Stopwatch.GetTimestamp();
+                return rendering.Render(content);
+            }
         }
     }
 
