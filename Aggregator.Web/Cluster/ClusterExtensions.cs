@@ -20,6 +20,7 @@ public static class ClusterExtensions
             var prefix = builder.Configuration["Redis:InstanceName"] ?? "aggregator:";
             services.AddSingleton(sp => new RedisConnection(redis!, prefix, sp.GetRequiredService<ILogger<RedisConnection>>()));
             services.AddSingleton<IClusterBus, RedisClusterBus>();
+            services.AddHostedService<RedisWarmUp>();
             services.AddOptions<LeaderOptions>().BindConfiguration("Cluster").ValidateDataAnnotations().ValidateOnStart();
             services.AddSingleton<RedisLeaderLease>();
             services.AddSingleton<ILeaderLease>(sp => sp.GetRequiredService<RedisLeaderLease>());
@@ -38,3 +39,19 @@ public static class ClusterExtensions
 
 /// <summary>Whether shared state lives in Redis (several nodes possible) or in this process.</summary>
 public sealed record ClusterMode(bool UsesRedis);
+
+/// <summary>
+/// Connects to Redis while the app starts (for at most the connect timeout), so a node serves its first
+/// requests on the shared counters and pool rather than on local fallbacks; a Redis that is down does not
+/// hold start-up longer than that.
+/// </summary>
+sealed class RedisWarmUp(RedisConnection redis) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        Task connecting = Task.Run(() => redis.Multiplexer, cancellationToken);
+        await connecting.WaitAsync(TimeSpan.FromSeconds(3), cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

@@ -13,9 +13,13 @@ public sealed class BackplaneConnection
     /// <summary>True when the backplane has connected and lost the connection (before the first connect, Redis is tried).</summary>
     public bool IsDown => _multiplexer is { IsConnected: false };
 
+    /// <summary>Raised when the backplane's subscription connection comes back after a loss.</summary>
+    public event Action? Restored;
+
     public async Task<IConnectionMultiplexer> ConnectAsync(ConfigurationOptions options, TextWriter log)
     {
         var multiplexer = await ConnectionMultiplexer.ConnectAsync(options, log);
+        multiplexer.ConnectionRestored += (_, e) => { if (e.ConnectionType == ConnectionType.Subscription) Restored?.Invoke(); };
         _multiplexer = multiplexer;
         return multiplexer;
     }
@@ -36,17 +40,29 @@ public sealed partial class BackplaneFallback<THub>(
     ILogger<BackplaneFallback<THub>> log) : HubLifetimeManager<THub> where THub : Hub
 {
     int _warned; // one warning per outage, not one per delta
+    // Connections opened while the backplane could not subscribe for them: subscribed when it returns, so they hear other nodes.
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, HubConnectionContext> _unsubscribed = new(StringComparer.Ordinal);
+    int _hooked;
 
     public override async Task OnConnectedAsync(HubConnectionContext connection)
     {
+        if (Interlocked.Exchange(ref _hooked, 1) == 0) backplane.Restored += () => _ = SubscribeMissedAsync();
         await local.OnConnectedAsync(connection);
-        await TryRedisAsync(r => r.OnConnectedAsync(connection));
+        if (!await TryRedisAsync(r => r.OnConnectedAsync(connection))) _unsubscribed[connection.ConnectionId] = connection;
     }
 
     public override async Task OnDisconnectedAsync(HubConnectionContext connection)
     {
+        _unsubscribed.TryRemove(connection.ConnectionId, out _);
         await local.OnDisconnectedAsync(connection);
         await TryRedisAsync(r => r.OnDisconnectedAsync(connection));
+    }
+
+    async Task SubscribeMissedAsync()
+    {
+        foreach (var (id, connection) in _unsubscribed)
+            if (!connection.ConnectionAborted.IsCancellationRequested && await TryRedisAsync(r => r.OnConnectedAsync(connection)))
+                _unsubscribed.TryRemove(id, out _);
     }
 
     public override Task SendAllAsync(string methodName, object?[] args, CancellationToken cancellationToken = default) =>
@@ -123,10 +139,18 @@ public sealed partial class BackplaneFallback<THub>(
         await send(local);
     }
 
-    async Task TryRedisAsync(Func<HubLifetimeManager<THub>, Task> action)
+    async Task<bool> TryRedisAsync(Func<HubLifetimeManager<THub>, Task> action)
     {
-        try { await action(redis); }
-        catch (Exception ex) when (IsRedisFailure(ex)) { Warn(ex); }
+        try
+        {
+            await action(redis);
+            return true;
+        }
+        catch (Exception ex) when (IsRedisFailure(ex))
+        {
+            Warn(ex);
+            return false;
+        }
     }
 
     void Warn(Exception ex)
