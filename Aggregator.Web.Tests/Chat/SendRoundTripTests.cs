@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Aggregator.Web.Data;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Diagnostics;
 
 namespace Aggregator.Web.Tests.Chats; // not ".Chat": the mock tests call a helper named Chat()
 
@@ -53,29 +52,26 @@ public sealed class SendRoundTripTests(ChatTestApp app) : IClassFixture<ChatTest
         Assert.Contains("stored-rendering-marker", page);
     }
 
-    /// <summary>Subscribes, then waits until a command of this database is seen: EF caches "is anyone listening" for a moment.</summary>
-    async Task ListenAsync()
+    /// <summary>
+    /// Npgsql's own activity per command (or batch) sent to the server: one activity is one round trip. Unlike EF's
+    /// diagnostics (which cache "is anyone listening" per context for a moment), a listener here hears the next command.
+    /// </summary>
+    Task ListenAsync()
     {
-        Subscribe();
-        for (var i = 0; i < 100 && _writes.IsEmpty; i++)
+        var listener = new ActivityListener
         {
-            await app.QueryAsync(db => db.Users.CountAsync());
-            if (_writes.IsEmpty) await Task.Delay(50);
-        }
-        Assert.False(_writes.IsEmpty, "the command listener never heard this database");
-        _writes.Clear();
-    }
-
-    void Subscribe() => _subscription = DiagnosticListener.AllListeners.Subscribe(new Observer(listener =>
-    {
-        if (listener.Name == DbLoggerCategory.Name)
-            listener.Subscribe(new Observer<KeyValuePair<string, object?>>(e =>
+            ShouldListenTo = source => source.Name == "Npgsql",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
+            ActivityStopped = activity =>
             {
-                if (e.Key == RelationalEventId.CommandExecuted.Name && e.Value is CommandExecutedEventData data
-                    && data.Command.Connection?.Database == app.DatabaseName)
-                    _writes.Enqueue(data.Command.CommandText);
-            }));
-    }));
+                var tags = activity.TagObjects.Select(t => t.Value?.ToString() ?? "").ToList();
+                if (tags.Contains(app.DatabaseName)) _writes.Enqueue(string.Join("\n", tags));
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+        _subscription = listener;
+        return Task.CompletedTask;
+    }
 
     /// <summary>Commands since the last call that insert conversations or messages (waiting briefly for the listener to hear of the first).</summary>
     async Task<List<string>> ChatInsertsAsync()
@@ -100,18 +96,4 @@ public sealed class SendRoundTripTests(ChatTestApp app) : IClassFixture<ChatTest
     }
 
     public void Dispose() => _subscription?.Dispose();
-
-    sealed class Observer(Action<DiagnosticListener> onNext) : IObserver<DiagnosticListener>
-    {
-        public void OnNext(DiagnosticListener value) => onNext(value);
-        public void OnCompleted() { }
-        public void OnError(Exception error) { }
-    }
-
-    sealed class Observer<T>(Action<T> onNext) : IObserver<T>
-    {
-        public void OnNext(T value) => onNext(value);
-        public void OnCompleted() { }
-        public void OnError(Exception error) { }
-    }
 }

@@ -93,7 +93,9 @@ public sealed partial class RedisLeaderLease(RedisConnection redis, NodeIdentity
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        await _stopping.CancelAsync();
+        // A host stopped twice (stop, then dispose) calls this again after Dispose: nothing left to do then.
+        try { await _stopping.CancelAsync(); }
+        catch (ObjectDisposedException) { return; }
         if (_loop is not null) await _loop;
         if (Interlocked.Exchange(ref _heldUntil, 0) == 0) return;
         try

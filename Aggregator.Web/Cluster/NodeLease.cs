@@ -117,7 +117,9 @@ public sealed partial class NodeLeaseHeartbeat(INodeLeases leases, IOptions<Node
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        await stopping.CancelAsync();
+        // A host stopped twice (stop, then dispose) calls this again after Dispose: nothing left to do then.
+        try { await stopping.CancelAsync(); }
+        catch (ObjectDisposedException) { return; }
         await beating;
         try { await leases.ReleaseAsync(cancellationToken); }
         catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException) { LogRenewFailed(ex.GetType().Name); }
