@@ -41,6 +41,18 @@ public sealed class SharedQuotaTests : IAsyncLifetime
         await _a.DisposeAsync();
     }
 
+    /// <summary>
+    /// A node started and on Redis, as a load balancer would send it traffic (after /health/ready): a node whose
+    /// Redis is not connected yet counts on its local fallback by design, which is not what this test measures.
+    /// </summary>
+    static async Task<SecondNode> StartedAsync(SecondNode node)
+    {
+        node.StartServer();
+        var redis = node.Services.GetRequiredService<Aggregator.Web.Cluster.RedisConnection>();
+        await Eventually.Until(() => Task.FromResult(redis.IsConnected), connected => connected, "the node connected to Redis", TimeSpan.FromSeconds(20));
+        return node;
+    }
+
     static ITierQuotas Quotas(WebApplicationFactory<Program> node) => node.Services.GetRequiredService<ITierQuotas>();
     static string NewUser() => "user-" + Guid.NewGuid().ToString("N")[..10];
 
@@ -99,14 +111,14 @@ public sealed class SharedQuotaTests : IAsyncLifetime
     {
         var user = NewUser();
         // Two nodes count six messages whose replies have not been recorded yet, then both restart.
-        var first = new SecondNode(_a);
-        var second = new SecondNode(_a);
+        var first = await StartedAsync(new SecondNode(_a));
+        var second = await StartedAsync(new SecondNode(_a));
         Assert.Equal(6, (await FloodAsync(6, user, Tier.Pro, first, second)).Count);
         await first.DisposeAsync();
         await second.DisposeAsync();
 
-        var third = new SecondNode(_a);
-        var fourth = new SecondNode(_a);
+        var third = await StartedAsync(new SecondNode(_a));
+        var fourth = await StartedAsync(new SecondNode(_a));
         try
         {
             Assert.Equal(4, (await FloodAsync(20, user, Tier.Pro, third, fourth)).Count);
