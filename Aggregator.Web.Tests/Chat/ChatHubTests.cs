@@ -218,10 +218,11 @@ public sealed class ChatHubTests(ChatTestApp app) : IClassFixture<ChatTestApp>
         var reply = ReplyHtml(await user.Http.GetStringAsync($"/{sent.ConversationId}"));
         Assert.Contains("data-testid=\"message-state\">Interrupted</p>", reply);
 
-        // Retry is a regenerate: a fresh reply replaces the interrupted one.
+        // Retry is a regenerate: a fresh reply beside the interrupted one, which is kept as an earlier version.
         var retry = await chat.Hub.InvokeAsync<SendResult>(nameof(ChatHub.Regenerate), sent.ConversationId, app.FreeModelId);
         Assert.Equal("interrupted", (await chat.CompletedAsync(retry.AssistantMessageId)).Status); // same magic word, same fault
-        Assert.Null(await app.QueryAsync(db => db.Messages.FirstOrDefaultAsync(m => m.Id == sent.AssistantMessageId)));
+        var versions = await app.QueryAsync(db => db.Messages.Where(m => m.ParentId == sent.UserMessageId).OrderBy(m => m.Id).Select(m => m.Id).ToListAsync());
+        Assert.Equal([sent.AssistantMessageId, retry.AssistantMessageId], versions);
     }
 
     [Fact]
@@ -234,7 +235,7 @@ public sealed class ChatHubTests(ChatTestApp app) : IClassFixture<ChatTestApp>
     }
 
     [Fact]
-    public async Task Regenerate_replaces_the_last_reply_and_edit_resends_a_changed_question()
+    public async Task Regenerate_and_edit_add_versions_and_delete_nothing()
     {
         var user = await app.UserAsync();
         await using var chat = await user.ConnectAsync();
@@ -244,15 +245,21 @@ public sealed class ChatHubTests(ChatTestApp app) : IClassFixture<ChatTestApp>
         var again = await chat.Hub.InvokeAsync<SendResult>(nameof(ChatHub.Regenerate), sent.ConversationId, app.FreeModelId);
         Assert.Equal(sent.UserMessageId, again.UserMessageId);
         await chat.CompletedAsync(again.AssistantMessageId);
-        var ids = await app.QueryAsync(db => db.Messages.Where(m => m.ConversationId == sent.ConversationId).OrderBy(m => m.Id).Select(m => m.Id).ToListAsync());
-        Assert.Equal([sent.UserMessageId, again.AssistantMessageId], ids);
 
         var edited = await chat.Hub.InvokeAsync<SendResult>(nameof(ChatHub.Edit), sent.ConversationId, sent.UserMessageId, "changed mock:reply=Edited!", app.FreeModelId);
         await chat.CompletedAsync(edited.AssistantMessageId);
+        Assert.NotEqual(sent.UserMessageId, edited.UserMessageId);
         var messages = await app.QueryAsync(db => db.Messages.AsNoTracking().Where(m => m.ConversationId == sent.ConversationId).OrderBy(m => m.Id).ToListAsync());
-        Assert.Equal(2, messages.Count);
-        Assert.Equal("changed mock:reply=Edited!", messages[0].Content);
-        Assert.Equal("Edited!", messages[1].Content);
+        // Question 1 with two reply versions, and its edit (a sibling root) with its own reply.
+        Assert.Equal([(sent.UserMessageId, (long?)null), (sent.AssistantMessageId, sent.UserMessageId), (again.AssistantMessageId, sent.UserMessageId),
+            (edited.UserMessageId, null), (edited.AssistantMessageId, edited.UserMessageId)], messages.Select(m => (m.Id, m.ParentId)));
+        Assert.Equal("first mock:tokens=4", messages[0].Content);
+        Assert.Equal("changed mock:reply=Edited!", messages[3].Content);
+        Assert.Equal("Edited!", messages[4].Content);
+        // The page shows the newest branch: the edit and its reply, not the original.
+        var page = await user.Http.GetStringAsync($"/{sent.ConversationId}");
+        Assert.Contains($"data-message-id=\"{edited.AssistantMessageId}\"", page);
+        Assert.DoesNotContain($"data-message-id=\"{sent.AssistantMessageId}\"", page);
     }
 
     [Fact]

@@ -20,6 +20,11 @@ public abstract class AppDbContext(DbContextOptions options)
     public DbSet<UsageRecord> Usage => Set<UsageRecord>();
     public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();
     public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
+    public DbSet<Folder> Folders => Set<Folder>();
+    public DbSet<ChatPreset> Presets => Set<ChatPreset>();
+    public DbSet<Attachment> Attachments => Set<Attachment>();
+    public DbSet<StoredFile> StoredFiles => Set<StoredFile>();
+    public DbSet<ShareLink> ShareLinks => Set<ShareLink>();
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
     /// <summary>
@@ -58,7 +63,11 @@ public abstract class AppDbContext(DbContextOptions options)
     {
         base.OnModelCreating(builder);
 
-        builder.Entity<AppUser>(e => e.HasIndex(u => u.Tier));
+        builder.Entity<AppUser>(e =>
+        {
+            e.HasIndex(u => u.Tier);
+            e.Property(u => u.CustomInstructions).HasMaxLength(20_000);
+        });
 
         builder.Entity<Provider>(e =>
         {
@@ -109,17 +118,22 @@ public abstract class AppDbContext(DbContextOptions options)
         {
             e.HasOne<AppUser>().WithMany().HasForeignKey(c => c.UserId).OnDelete(DeleteBehavior.Cascade);
             e.HasOne(c => c.Model).WithMany().HasForeignKey(c => c.ModelId).OnDelete(DeleteBehavior.SetNull);
+            e.HasOne(c => c.Folder).WithMany().HasForeignKey(c => c.FolderId).OnDelete(DeleteBehavior.SetNull);
             e.HasIndex(c => new { c.UserId, c.DeletedAt, c.UpdatedAt });
             e.Property(c => c.Title).HasMaxLength(200);
+            e.Property(c => c.SystemPrompt).HasMaxLength(20_000);
+            e.Property(c => c.ReasoningEffort).HasMaxLength(16);
         });
 
         builder.Entity<Message>(e =>
         {
             e.HasOne(m => m.Conversation).WithMany(c => c.Messages).HasForeignKey(m => m.ConversationId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne(m => m.Parent).WithMany().HasForeignKey(m => m.ParentId).OnDelete(DeleteBehavior.Cascade);
             e.HasIndex(m => new { m.ConversationId, m.Id });
             e.HasIndex(m => m.Status);
-            // One running reply per conversation, cluster-wide: a second insert while one streams fails, whichever node tries.
-            e.HasIndex(m => m.ConversationId).IsUnique().HasFilter("\"Status\" = 1").HasDatabaseName("IX_Messages_OneStreamingPerConversation");
+            // One running send per conversation, cluster-wide: a second insert while one streams fails, whichever node tries.
+            // A compare send streams one reply per column (Slot); every send has a slot-0 reply, so two sends still collide.
+            e.HasIndex(m => new { m.ConversationId, m.Slot }).IsUnique().HasFilter("\"Status\" = 1").HasDatabaseName("IX_Messages_OneStreamingPerConversation");
             e.Property(m => m.OwnerNode).HasMaxLength(128);
             e.Property(m => m.ModelName).HasMaxLength(256);
             e.Property(m => m.FinishReason).HasMaxLength(32);
@@ -147,6 +161,51 @@ public abstract class AppDbContext(DbContextOptions options)
             e.Property(t => t.SecretHash).HasMaxLength(64);
             e.Property(t => t.AllowedModels).HasMaxLength(2000);
             e.Property(t => t.MonthlyBudgetUsd).HasPrecision(18, 6);
+        });
+
+        builder.Entity<Folder>(e =>
+        {
+            e.HasOne<AppUser>().WithMany().HasForeignKey(f => f.UserId).OnDelete(DeleteBehavior.Cascade);
+            e.HasIndex(f => new { f.UserId, f.Name });
+            e.Property(f => f.Name).HasMaxLength(100);
+        });
+
+        builder.Entity<ChatPreset>(e =>
+        {
+            e.HasOne<AppUser>().WithMany().HasForeignKey(p => p.UserId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<AiModel>().WithMany().HasForeignKey(p => p.ModelId).OnDelete(DeleteBehavior.SetNull);
+            e.HasIndex(p => new { p.UserId, p.Name });
+            e.Property(p => p.Name).HasMaxLength(100);
+            e.Property(p => p.SystemPrompt).HasMaxLength(20_000);
+            e.Property(p => p.ReasoningEffort).HasMaxLength(16);
+        });
+
+        builder.Entity<Attachment>(e =>
+        {
+            e.HasOne<AppUser>().WithMany().HasForeignKey(a => a.UserId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<Conversation>().WithMany().HasForeignKey(a => a.ConversationId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<Message>().WithMany().HasForeignKey(a => a.MessageId).OnDelete(DeleteBehavior.Cascade);
+            e.HasIndex(a => new { a.UserId, a.CreatedAt });
+            e.Property(a => a.FileName).HasMaxLength(255);
+            e.Property(a => a.ContentType).HasMaxLength(100);
+            e.Property(a => a.StorageKey).HasMaxLength(200);
+            e.Property(a => a.ThumbnailKey).HasMaxLength(200);
+        });
+
+        builder.Entity<StoredFile>(e =>
+        {
+            e.HasKey(f => f.Key);
+            e.Property(f => f.Key).HasMaxLength(200);
+        });
+
+        builder.Entity<ShareLink>(e =>
+        {
+            e.HasOne<AppUser>().WithMany().HasForeignKey(s => s.UserId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<Conversation>().WithMany().HasForeignKey(s => s.ConversationId).OnDelete(DeleteBehavior.Cascade);
+            e.HasIndex(s => s.TokenHash).IsUnique();
+            e.HasIndex(s => new { s.UserId, s.CreatedAt });
+            e.Property(s => s.TokenHash).HasMaxLength(64);
+            e.Property(s => s.Title).HasMaxLength(200);
         });
 
         builder.Entity<AuditEntry>(e =>

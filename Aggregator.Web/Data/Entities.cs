@@ -37,6 +37,8 @@ public sealed class AppUser : IdentityUser
 {
     public Tier Tier { get; set; } = Tier.Free;
     public DateTime CreatedAt { get; set; } = DateTime.UtcNow;
+    /// <summary>The user's custom instructions: the system prompt of every conversation without its own.</summary>
+    public string? CustomInstructions { get; set; }
 }
 
 public sealed class Provider
@@ -156,6 +158,23 @@ public sealed class Conversation
     public DateTime CreatedAt { get; set; } = DateTime.UtcNow;
     public DateTime UpdatedAt { get; set; } = DateTime.UtcNow;
     public DateTime? DeletedAt { get; set; }
+    /// <summary>
+    /// The message the shown branch ends at, when the user picked a version; null: the newest message
+    /// (every send, edit and regenerate makes its new reply the newest, so none of them writes this).
+    /// </summary>
+    public long? CurrentLeafId { get; set; }
+    /// <summary>This conversation's system prompt; overrides the user's <see cref="AppUser.CustomInstructions"/>.</summary>
+    public string? SystemPrompt { get; set; }
+    /// <summary>Sampling parameters sent with every reply; null: the model's default.</summary>
+    public double? Temperature { get; set; }
+    public double? TopP { get; set; }
+    public int? MaxOutputTokens { get; set; }
+    /// <summary>minimal, low, medium or high, for reasoning models.</summary>
+    public string? ReasoningEffort { get; set; }
+    public DateTime? PinnedAt { get; set; }
+    public DateTime? ArchivedAt { get; set; }
+    public Guid? FolderId { get; set; }
+    public Folder? Folder { get; set; }
     public List<Message> Messages { get; set; } = [];
 }
 
@@ -164,6 +183,17 @@ public sealed class Message
     public long Id { get; set; }
     public Guid ConversationId { get; set; }
     public Conversation? Conversation { get; set; }
+    /// <summary>
+    /// The message this one follows: conversations are trees. An edited question is a sibling of the
+    /// original (same parent), a regenerated reply a sibling of the first reply; nothing is deleted.
+    /// Null for a conversation's first question (and its edits).
+    /// </summary>
+    public long? ParentId { get; set; }
+    public Message? Parent { get; set; }
+    /// <summary>Column of a compare send (0, 1, 2): replies written at the same time under one question. 0 otherwise.</summary>
+    public int Slot { get; set; }
+    /// <summary>Replies of one compare send share this id; null for ordinary replies.</summary>
+    public Guid? CompareGroup { get; set; }
     public MessageRole Role { get; set; }
     public string Content { get; set; } = "";
     public string? Reasoning { get; set; }

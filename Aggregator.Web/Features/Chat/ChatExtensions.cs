@@ -18,6 +18,7 @@ public static class ChatExtensions
         services.AddHubOriginCheck();
         services.AddSingleton<MarkdownRenderer>();
         services.AddScoped<Conversations>();
+        services.AddScoped<ReplyPrompts>();
         services.AddGenerations(clustered: !string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("Redis")));
         services.AddSingleton<ICommittedChangesListener, AccountChangedPush>();
 

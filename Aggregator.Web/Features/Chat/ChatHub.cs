@@ -22,6 +22,7 @@ public sealed class ChatHub(
     GenerationManager generations,
     CatalogCache catalog,
     MarkdownRenderer markdown,
+    ReplyPrompts prompts,
     ITierQuotas quotas,
     IOptions<ChatOptions> options) : Hub<IChatClient>
 {
@@ -45,55 +46,66 @@ public sealed class ChatHub(
         var existing = request.ConversationId is { } id
             ? await conversations.FindAsync(UserId, id, Completes) ?? throw new HubException(NotFound)
             : null;
-        if (existing is not null) await EnsureIdleAsync(existing.Id);
+        long? parentId = null;
+        if (existing is not null)
+        {
+            await EnsureIdleAsync(existing.Id);
+            // Under the message the page shows last (another tab may have switched versions since), else the current branch's end.
+            var tree = await conversations.TreeAsync(existing.Id, Completes);
+            if (request.ParentId is { } parent && !tree.Contains(parent)) throw new HubException("That message is not in this conversation.");
+            parentId = tree.IsEmpty ? null : request.ParentId ?? tree.CurrentLeaf(existing.CurrentLeafId);
+        }
 
         return await WithinQuotaAsync(async quota =>
         {
             var conversation = existing ?? conversations.Create(UserId, model.Id);
             conversation.ModelId = model.Id;
             conversation.UpdatedAt = DateTime.UtcNow;
-            var question = new Message { ConversationId = conversation.Id, Role = MessageRole.User, Content = request.Text, Status = MessageStatus.Complete };
+            var question = new Message { ConversationId = conversation.Id, ParentId = parentId, Role = MessageRole.User, Content = request.Text, Status = MessageStatus.Complete };
             db.Messages.Add(question); // saved with the reply, so a refused reply leaves no question behind
             return await StartReplyAsync(conversation, question, model, quota);
         });
     }
 
-    /// <summary>Replaces the last reply with a new one (also the "retry" after a failure).</summary>
+    /// <summary>
+    /// Answers the current branch's last question again: a new version of its reply beside the old one
+    /// (also the "retry" after a failure). Nothing is deleted.
+    /// </summary>
     public async Task<SendResult> Regenerate(Guid conversationId, long modelId)
     {
         var conversation = await conversations.FindAsync(UserId, conversationId, Completes) ?? throw new HubException(NotFound);
         await EnsureIdleAsync(conversation.Id);
         var model = await AllowedModelAsync(modelId);
-        var lastQuestion = await db.Messages.Where(m => m.ConversationId == conversation.Id && m.Role == MessageRole.User)
-            .OrderByDescending(m => m.Id).FirstOrDefaultAsync(Completes)
+        var branch = await conversations.BranchAsync(conversation, Completes);
+        var lastQuestion = branch.Messages.LastOrDefault(m => m.Role == MessageRole.User)
             ?? throw new HubException("There is no question to answer again.");
+        var question = await db.Messages.FirstAsync(m => m.Id == lastQuestion.Id, Completes);
         return await WithinQuotaAsync(async quota =>
         {
-            await conversations.TruncateAfterAsync(conversation.Id, lastQuestion.Id, Completes);
             conversation.ModelId = model.Id;
-            return await StartReplyAsync(conversation, lastQuestion, model, quota);
+            conversation.UpdatedAt = DateTime.UtcNow;
+            return await StartReplyAsync(conversation, question, model, quota);
         });
     }
 
-    /// <summary>Edit-and-resend: changes a question, drops everything after it, asks again.</summary>
+    /// <summary>Edit-and-resend: the changed question becomes a new version beside the original, with a new reply. Nothing is deleted.</summary>
     public async Task<SendResult> Edit(Guid conversationId, long messageId, string text, long modelId)
     {
         ValidateText(text);
         var conversation = await conversations.FindAsync(UserId, conversationId, Completes) ?? throw new HubException(NotFound);
         await EnsureIdleAsync(conversation.Id);
         var model = await AllowedModelAsync(modelId);
-        var question = await db.Messages.FirstOrDefaultAsync(m => m.Id == messageId && m.ConversationId == conversation.Id && m.Role == MessageRole.User, Completes)
+        var original = await db.Messages.AsNoTracking().FirstOrDefaultAsync(m => m.Id == messageId && m.ConversationId == conversation.Id && m.Role == MessageRole.User, Completes)
             ?? throw new HubException("That message is not a question in this conversation.");
         var result = await WithinQuotaAsync(async quota =>
         {
-            await conversations.TruncateAfterAsync(conversation.Id, question.Id, Completes);
-            question.Content = text;
+            var question = new Message { ConversationId = conversation.Id, ParentId = original.ParentId, Role = MessageRole.User, Content = text, Status = MessageStatus.Complete };
+            db.Messages.Add(question);
             // An automatic title was made from the first question: it follows that question's edit.
-            var retitle = conversation.TitleIsAutomatic && await conversations.IsFirstQuestionAsync(conversation.Id, question.Id, Completes);
+            var retitle = conversation.TitleIsAutomatic && original.ParentId is null;
             if (retitle) conversation.Title = Conversations.TitleFrom(text);
             conversation.ModelId = model.Id;
             conversation.UpdatedAt = DateTime.UtcNow;
-            await db.SaveChangesAsync(Completes);
             return (Sent: await StartReplyAsync(conversation, question, model, quota), Retitled: retitle);
         });
         if (result.Retitled) await Clients.User(UserId).ConversationChanged(Conversations.Summary(conversation));
@@ -169,10 +181,11 @@ public sealed class ChatHub(
     {
         var reply = new Message
         {
-            ConversationId = conversation.Id, Role = MessageRole.Assistant, Status = MessageStatus.Streaming,
+            ConversationId = conversation.Id, Parent = question, Role = MessageRole.Assistant, Status = MessageStatus.Streaming,
             ModelId = model.Id, ModelName = model.ModelId, OwnerNode = generations.Node.Id,
         };
         db.Messages.Add(reply);
+        conversation.CurrentLeafId = null; // the new reply is the newest message: the branch shown ends there
         try
         {
             await db.SaveChangesAsync(Completes);
@@ -184,8 +197,7 @@ public sealed class ChatHub(
         }
 
         var questionId = question.Id;
-        var history = await conversations.HistoryAsync(conversation.Id, questionId, Completes);
-        var request = new ChatRequest(UserId, UserTier, model.Id, history, MessageId: reply.Id, Quota: quota);
+        var request = await prompts.BuildAsync(new ReplyContext(UserId, UserTier, conversation, questionId, reply.Id, model, quota), Completes);
         generations.Start(new GenerationStart(UserId, conversation.Id, questionId, reply.Id, model.ModelId, request));
         return new SendResult(conversation.Id, questionId, reply.Id);
     }

@@ -44,7 +44,8 @@ public sealed record ConversationSummary(Guid Id, string Title, DateTime Updated
 
 public sealed record ConversationPage(IReadOnlyList<ConversationSummary> Items, DateTime? NextBefore);
 
-public sealed record SendRequest(Guid? ConversationId, long ModelId, string Text);
+/// <param name="ParentId">The message the question follows (the last one the page shows); null: the end of the current branch.</param>
+public sealed record SendRequest(Guid? ConversationId, long ModelId, string Text, long? ParentId = null);
 
 public sealed record SendResult(Guid ConversationId, long UserMessageId, long AssistantMessageId);
 

@@ -70,28 +70,35 @@ public sealed class Conversations(AppDbContext db)
         await Owned(userId).Where(c => c.Id == id)
             .ExecuteUpdateAsync(s => s.SetProperty(c => c.ModelId, modelId), ct) == 1;
 
-    public Task<List<Message>> MessagesAsync(string userId, Guid id, CancellationToken ct) =>
-        db.Messages.AsNoTracking()
-            .Where(m => m.ConversationId == id && m.Conversation!.UserId == userId && m.Conversation.DeletedAt == null)
-            .OrderBy(m => m.Id)
-            .ToListAsync(ct);
+    /// <summary>Every message's id and parent: the shape of the conversation, for choosing a branch (owner checked by the caller).</summary>
+    public async Task<ConversationTree> TreeAsync(Guid conversationId, CancellationToken ct) =>
+        new((await db.Messages.AsNoTracking().Where(m => m.ConversationId == conversationId)
+            .Select(m => new { m.Id, m.ParentId }).ToListAsync(ct)).Select(m => (m.Id, m.ParentId)));
 
-    /// <summary>The turns sent to the model: everything up to and including <paramref name="upToMessageId"/>, failed replies left out.</summary>
-    public async Task<IReadOnlyList<ChatTurn>> HistoryAsync(Guid conversationId, long upToMessageId, CancellationToken ct) =>
-        await db.Messages.AsNoTracking()
-            .Where(m => m.ConversationId == conversationId && m.Id <= upToMessageId && m.Content != ""
-                        && (m.Role != MessageRole.Assistant || m.Status != MessageStatus.Failed))
-            .OrderBy(m => m.Id)
-            .Select(m => new ChatTurn(m.Role, m.Content))
-            .ToListAsync(ct);
+    /// <summary>The branch shown for <paramref name="conversation"/>: its messages root first, with the tree they came from.</summary>
+    public async Task<Branch> BranchAsync(Conversation conversation, CancellationToken ct)
+    {
+        var tree = await TreeAsync(conversation.Id, ct);
+        var path = tree.PathTo(tree.CurrentLeaf(conversation.CurrentLeafId));
+        return new Branch(tree, await MessagesOnAsync(conversation.Id, path, ct));
+    }
 
-    public async Task<bool> IsFirstQuestionAsync(Guid conversationId, long messageId, CancellationToken ct) =>
-        await db.Messages.Where(m => m.ConversationId == conversationId && m.Role == MessageRole.User)
-            .OrderBy(m => m.Id).Select(m => m.Id).FirstOrDefaultAsync(ct) == messageId;
+    /// <summary>The messages with these ids, in the order given (a path).</summary>
+    async Task<IReadOnlyList<Message>> MessagesOnAsync(Guid conversationId, IReadOnlyList<long> path, CancellationToken ct)
+    {
+        if (path.Count == 0) return [];
+        var rows = await db.Messages.AsNoTracking().Where(m => m.ConversationId == conversationId && path.Contains(m.Id)).ToDictionaryAsync(m => m.Id, ct);
+        return path.Where(rows.ContainsKey).Select(id => rows[id]).ToList();
+    }
 
-    /// <summary>Drops every message after <paramref name="messageId"/> (for regenerate and edit-and-resend).</summary>
-    public Task<int> TruncateAfterAsync(Guid conversationId, long messageId, CancellationToken ct) =>
-        db.Messages.Where(m => m.ConversationId == conversationId && m.Id > messageId).ExecuteDeleteAsync(ct);
+    /// <summary>The turns sent to the model: the branch ending at <paramref name="upToMessageId"/>, failed replies left out.</summary>
+    public async Task<IReadOnlyList<ChatTurn>> HistoryAsync(Guid conversationId, long upToMessageId, CancellationToken ct)
+    {
+        var tree = await TreeAsync(conversationId, ct);
+        var messages = await MessagesOnAsync(conversationId, tree.PathTo(upToMessageId), ct);
+        return messages.Where(m => m.Content != "" && (m.Role != MessageRole.Assistant || m.Status != MessageStatus.Failed))
+            .Select(m => new ChatTurn(m.Role, m.Content)).ToList();
+    }
 
     public static ConversationSummary Summary(Conversation c) => new(c.Id, c.Title, c.UpdatedAt, c.ModelId);
 
@@ -112,3 +119,6 @@ public sealed class Conversations(AppDbContext db)
         return t.Length <= max ? t : t[..max];
     }
 }
+
+/// <summary>The messages of the shown branch (root first) and the conversation's whole shape (versions of each).</summary>
+public sealed record Branch(ConversationTree Tree, IReadOnlyList<Message> Messages);

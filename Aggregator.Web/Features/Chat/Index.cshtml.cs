@@ -35,8 +35,8 @@ public sealed class IndexModel(
         {
             Conversation = await conversations.FindAsync(userId, conversationId, ct);
             if (Conversation is null) return NotFound();
-            var rows = await conversations.MessagesAsync(userId, conversationId, ct);
-            Messages = rows.Select(m => View(m, userId)).ToList();
+            var branch = await conversations.BranchAsync(Conversation, ct);
+            Messages = branch.Messages.Select(m => View(m, userId, branch.Tree)).ToList();
             if (Conversation.ModelId is { } modelId)
                 SelectedModel = (await catalog.GetAsync(User.GetTier(), ct)).Find(modelId);
         }
@@ -44,7 +44,7 @@ public sealed class IndexModel(
         return Page();
     }
 
-    MessageView View(Message m, string userId)
+    MessageView View(Message m, string userId, ConversationTree tree)
     {
         var content = m.Content;
         var seq = m.Seq;
@@ -57,7 +57,9 @@ public sealed class IndexModel(
         // A finished reply was rendered once when it finished; only a live or older one is rendered here.
         var html = m.Role != MessageRole.Assistant ? "" : !live && m.Html is not null ? m.Html : markdown.Render(content);
         var stats = new MessageStats(m.ModelName, m.PromptTokens, m.CompletionTokens, m.TokensEstimated, m.TimeToFirstTokenMs, m.DurationMs, m.FinishReason);
-        return new MessageView(m.Id, m.Role, StatusNames.Of(m.Status), content, html, seq, content.Length, live, stats, m.Error);
+        var versions = tree.Versions(m.Id);
+        return new MessageView(m.Id, m.Role, StatusNames.Of(m.Status), content, html, seq, content.Length, live, stats, m.Error,
+            versions.Count == 0 ? 1 : IndexOf(versions, m.Id) + 1, Math.Max(1, versions.Count));
     }
 
     /// <summary>
@@ -88,7 +90,14 @@ public sealed class IndexModel(
         }
         return string.Join(" · ", parts);
     }
+
+    static int IndexOf(IReadOnlyList<long> list, long id)
+    {
+        for (var i = 0; i < list.Count; i++) if (list[i] == id) return i;
+        return 0;
+    }
 }
 
+/// <param name="Version">This message's place among its versions (1-based); <paramref name="Versions"/> how many there are.</param>
 public sealed record MessageView(long Id, MessageRole Role, string Status, string Text, string Html, int Seq, int Length, bool Live,
-    MessageStats Stats, string? Error);
+    MessageStats Stats, string? Error, int Version = 1, int Versions = 1);
