@@ -1,6 +1,7 @@
 // The chat screen: hub connection, composer, replies streaming in, model choice per conversation.
 import { HubConnectionBuilder, HubConnectionState, LogLevel, type HubConnection } from "@microsoft/signalr";
 import { type Catalog, type CatalogModel, loadCatalog } from "./catalog";
+import { CompareBar, compareBlock, type CompareResult, keepColumn } from "./compare";
 import {
   assistantMessage, type GenerationCompleted, Reply, type RenderedSnapshot, type ResumeResult, type TokenDelta, userMessage,
 } from "./messages";
@@ -38,6 +39,7 @@ export class ChatApp {
   private picker: ModelPicker | null = null;
   private catalog: Catalog | null = null;
   private sidebar: Sidebar;
+  private readonly compare: CompareBar;
   private stickToBottom = true;
   /** Send / regenerate / edit calls in flight from this tab. */
   private requests = 0;
@@ -67,6 +69,7 @@ export class ChatApp {
     this.sidebar = new Sidebar(root, this.hub, () => this.conversationId, () => this.leaveConversation(),
       (title) => this.setTitle(title), (text) => this.announce(text), root.dataset.nextBefore ?? "");
 
+    this.compare = new CompareBar(root);
     for (const el of this.log.querySelectorAll<HTMLElement>(".msg-assistant")) this.track(new Reply(el, () => this.follow()));
     this.wireComposer();
     this.wireLog();
@@ -96,6 +99,7 @@ export class ChatApp {
       return;
     }
     const picker = new ModelPicker(this.root.querySelector("#model-picker")!, this.catalog, (m) => void this.modelChosen(m));
+    this.compare.fill(this.catalog);
     this.picker = picker;
     const byId = (id: number) => { const m = this.catalog!.byId.get(id); return m && !m.locked ? m : undefined; };
     const current = Number(this.root.dataset.modelId || 0);
@@ -115,6 +119,7 @@ export class ChatApp {
       return; // the next send is checked on the server anyway
     }
     this.picker.replaceCatalog(this.catalog);
+    this.compare.fill(this.catalog);
     this.announce(`Your account changed (${account.tier} tier): the model list was updated.`);
   }
 
@@ -167,6 +172,9 @@ export class ChatApp {
         case "edit":
           if (message) this.startEdit(message);
           break;
+        case "keep":
+          void this.keep(button.closest(".compare-column")?.querySelector<HTMLElement>(".msg-assistant") ?? null);
+          break;
       }
     });
   }
@@ -189,6 +197,9 @@ export class ChatApp {
     const model = this.picker?.selected;
     if (!model) { this.showError("Choose a model first."); return; }
     if (this.busy) return;
+    if (this.log.querySelector(".compare")) { this.showError("Keep one of the answers first: the conversation goes on with the one you keep."); return; }
+    const others = this.compare.active ? this.compare.others(model) : [];
+    if (this.compare.active && others.length === 0) { this.showError("Choose another model to compare with, or turn Compare off."); return; }
     this.hideError();
     try {
       await this.connected;
@@ -198,6 +209,7 @@ export class ChatApp {
     }
 
     this.root.querySelector("#chat-welcome")?.remove();
+    if (others.length > 0) { await this.sendCompare(text, [model.id, ...others]); return; }
     const question = userMessage(text);
     const answer = assistantMessage(model.modelId);
     this.log.append(question, answer);
@@ -212,12 +224,7 @@ export class ChatApp {
       const result = await this.hub.invoke<SendResult>("Send", { conversationId: this.conversationId || null, modelId: model.id, text });
       question.dataset.messageId = `${result.userMessageId}`;
       answer.dataset.messageId = `${result.assistantMessageId}`;
-      if (!this.conversationId) {
-        this.conversationId = result.conversationId;
-        this.root.dataset.conversationId = result.conversationId;
-        history.replaceState(null, "", `/${result.conversationId}`);
-        this.sidebar.upsert({ id: result.conversationId, title: "New chat", updatedAt: new Date().toISOString(), modelId: model.id });
-      }
+      this.adopt(result.conversationId, model.id);
       this.track(new Reply(answer, () => this.follow()));
       this.announce("Reply started.");
     } catch (e) {
@@ -230,6 +237,62 @@ export class ChatApp {
     } finally {
       this.requests--;
     }
+  }
+
+  /** One question, a column per model; every column streams as its own reply. */
+  private async sendCompare(text: string, modelIds: number[]): Promise<void> {
+    const names = modelIds.map((id) => this.catalog?.byId.get(id)?.modelId ?? "");
+    const question = userMessage(text);
+    const { block, answers } = compareBlock(names);
+    this.log.append(question, block);
+    this.stickToBottom = true;
+    this.scrollToBottom();
+    this.input.value = "";
+    this.autosize();
+    this.setBusy(true);
+    this.requests++;
+    try {
+      const result = await this.hub.invoke<CompareResult>("Compare", { conversationId: this.conversationId || null, modelIds, text });
+      question.dataset.messageId = `${result.userMessageId}`;
+      this.adopt(result.conversationId, modelIds[0]);
+      answers.forEach((answer, i) => {
+        answer.dataset.messageId = `${result.assistantMessageIds[i]}`;
+        this.track(new Reply(answer, () => this.follow()));
+      });
+      this.compare.setActive(false);
+      this.announce(`${answers.length} replies started side by side.`);
+    } catch (e) {
+      question.remove();
+      block.remove();
+      this.input.value = text;
+      this.autosize();
+      this.showError(hubError(e));
+      this.setBusy(false);
+    } finally {
+      this.requests--;
+    }
+  }
+
+  private async keep(answer: HTMLElement | null): Promise<void> {
+    const id = Number(answer?.dataset.messageId);
+    if (!answer || !id || !this.conversationId) return;
+    try {
+      await this.hub.invoke("KeepAnswer", this.conversationId, id);
+      keepColumn(answer);
+      this.announce("Answer kept. The conversation goes on with it.");
+      this.input.focus();
+    } catch (e) {
+      this.showError(hubError(e));
+    }
+  }
+
+  /** A send that started a conversation: this page now shows it. */
+  private adopt(conversationId: string, modelId: number): void {
+    if (this.conversationId) return;
+    this.conversationId = conversationId;
+    this.root.dataset.conversationId = conversationId;
+    history.replaceState(null, "", `/${conversationId}`);
+    this.sidebar.upsert({ id: conversationId, title: "New chat", updatedAt: new Date().toISOString(), modelId });
   }
 
   private async regenerate(): Promise<void> {

@@ -27,6 +27,7 @@ public sealed class ChatHub(
     IOptions<ChatOptions> options) : Hub<IChatClient>
 {
     const string NotFound = "This conversation does not exist or was deleted.";
+    const int MaxCompared = 3;
     const string Busy = "A reply is still being written in this conversation. Stop it (or wait for it to finish), then try again.";
 
     string UserId => Context.User?.GetUserId() ?? throw new HubException("Not signed in.");
@@ -112,6 +113,60 @@ public sealed class ChatHub(
         return result.Sent;
     }
 
+    /// <summary>
+    /// One question to two or three models at once: each reply streams in its own column (its own slot), each
+    /// counted against the quota. The user then keeps one (<see cref="KeepAnswer"/>) to go on with it; the others
+    /// stay as versions of that reply.
+    /// </summary>
+    public async Task<CompareResult> Compare(CompareRequest request)
+    {
+        ValidateText(request.Text);
+        var ids = request.ModelIds ?? [];
+        if (ids.Count is < 2 or > MaxCompared) throw new HubException($"Compare takes 2 or {MaxCompared} models; {ids.Count} were chosen.");
+        if (ids.Distinct().Count() != ids.Count) throw new HubException("Pick different models to compare.");
+        var models = new List<CatalogModel>(ids.Count);
+        foreach (var id in ids) models.Add(await AllowedModelAsync(id));
+        var existing = request.ConversationId is { } cid
+            ? await conversations.FindAsync(UserId, cid, Completes) ?? throw new HubException(NotFound)
+            : null;
+        long? parentId = null;
+        if (existing is not null)
+        {
+            await EnsureIdleAsync(existing.Id);
+            var tree = await conversations.TreeAsync(existing.Id, Completes);
+            if (request.ParentId is { } parent && !tree.Contains(parent)) throw new HubException("That message is not in this conversation.");
+            parentId = tree.IsEmpty ? null : request.ParentId ?? tree.CurrentLeaf(existing.CurrentLeafId);
+        }
+
+        var tickets = new List<QuotaTicket>(models.Count);
+        try
+        {
+            foreach (var _ in models) tickets.Add(await AcquireQuotaAsync(models.Count));
+            var conversation = existing ?? conversations.Create(UserId, models[0].Id);
+            conversation.ModelId = models[0].Id;
+            conversation.UpdatedAt = DateTime.UtcNow;
+            var question = new Message { ConversationId = conversation.Id, ParentId = parentId, Role = MessageRole.User, Content = request.Text, Status = MessageStatus.Complete };
+            db.Messages.Add(question);
+            var replies = await StartRepliesAsync(conversation, question, models.Zip(tickets).ToList(), Guid.CreateVersion7());
+            return new CompareResult(conversation.Id, question.Id, replies);
+        }
+        catch
+        {
+            foreach (var ticket in tickets) ticket.Refund();
+            throw;
+        }
+    }
+
+    /// <summary>Keeps one answer of a compare (or any version of a reply): the conversation goes on from it.</summary>
+    public async Task KeepAnswer(Guid conversationId, long messageId)
+    {
+        var conversation = await conversations.FindAsync(UserId, conversationId, Completes) ?? throw new HubException(NotFound);
+        var isReply = await db.Messages.AnyAsync(m => m.Id == messageId && m.ConversationId == conversation.Id && m.Role == MessageRole.Assistant, Completes);
+        if (!isReply) throw new HubException("That answer is not in this conversation.");
+        conversation.CurrentLeafId = messageId;
+        await db.SaveChangesAsync(Completes);
+    }
+
     /// <summary>Stops the conversation's running reply on whichever node writes it; false when none is running.</summary>
     public Task<bool> Stop(Guid conversationId) => generations.StopAsync(conversationId, UserId, Completes);
 
@@ -157,15 +212,7 @@ public sealed class ChatHub(
     /// </summary>
     async Task<T> WithinQuotaAsync<T>(Func<QuotaTicket, Task<T>> write)
     {
-        QuotaTicket quota;
-        try
-        {
-            quota = await quotas.AcquireAsync(UserId, UserTier, Completes);
-        }
-        catch (RouterException ex) when (ex.Error == RouterError.QuotaExceeded)
-        {
-            throw new HubException(ex.Message);
-        }
+        var quota = await AcquireQuotaAsync(1);
         try
         {
             return await write(quota);
@@ -177,14 +224,37 @@ public sealed class ChatHub(
         }
     }
 
+    async Task<QuotaTicket> AcquireQuotaAsync(int messages)
+    {
+        try
+        {
+            return await quotas.AcquireAsync(UserId, UserTier, Completes);
+        }
+        catch (RouterException ex) when (ex.Error == RouterError.QuotaExceeded)
+        {
+            throw new HubException(messages == 1 ? ex.Message : $"A compare of {messages} models counts {messages} messages. {ex.Message}");
+        }
+    }
+
     async Task<SendResult> StartReplyAsync(Conversation conversation, Message question, CatalogModel model, QuotaTicket quota)
     {
-        var reply = new Message
+        var replies = await StartRepliesAsync(conversation, question, [(model, quota)], compareGroup: null);
+        return new SendResult(conversation.Id, question.Id, replies[0]);
+    }
+
+    /// <summary>
+    /// Writes the replies (one per model, each in its own slot) with the unsaved question and conversation in one
+    /// transaction, then starts them. A conversation already streaming refuses the whole write.
+    /// </summary>
+    async Task<IReadOnlyList<long>> StartRepliesAsync(Conversation conversation, Message question,
+        IReadOnlyList<(CatalogModel Model, QuotaTicket Quota)> answers, Guid? compareGroup)
+    {
+        var replies = answers.Select((a, slot) => new Message
         {
             ConversationId = conversation.Id, Parent = question, Role = MessageRole.Assistant, Status = MessageStatus.Streaming,
-            ModelId = model.Id, ModelName = model.ModelId, OwnerNode = generations.Node.Id,
-        };
-        db.Messages.Add(reply);
+            ModelId = a.Model.Id, ModelName = a.Model.ModelId, OwnerNode = generations.Node.Id, Slot = slot, CompareGroup = compareGroup,
+        }).ToList();
+        db.Messages.AddRange(replies);
         conversation.CurrentLeafId = null; // the new reply is the newest message: the branch shown ends there
         try
         {
@@ -197,9 +267,13 @@ public sealed class ChatHub(
         }
 
         var questionId = question.Id;
-        var request = await prompts.BuildAsync(new ReplyContext(UserId, UserTier, conversation, questionId, reply.Id, model, quota), Completes);
-        generations.Start(new GenerationStart(UserId, conversation.Id, questionId, reply.Id, model.ModelId, request));
-        return new SendResult(conversation.Id, questionId, reply.Id);
+        for (var i = 0; i < replies.Count; i++)
+        {
+            var (model, quota) = answers[i];
+            var request = await prompts.BuildAsync(new ReplyContext(UserId, UserTier, conversation, questionId, replies[i].Id, model, quota), Completes);
+            generations.Start(new GenerationStart(UserId, conversation.Id, questionId, replies[i].Id, model.ModelId, request));
+        }
+        return replies.Select(r => r.Id).ToList();
     }
 
     void ValidateText(string? text)

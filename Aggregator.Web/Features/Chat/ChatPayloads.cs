@@ -47,6 +47,12 @@ public sealed record ConversationPage(IReadOnlyList<ConversationSummary> Items, 
 /// <param name="ParentId">The message the question follows (the last one the page shows); null: the end of the current branch.</param>
 public sealed record SendRequest(Guid? ConversationId, long ModelId, string Text, long? ParentId = null);
 
+/// <param name="ModelIds">Two or three models; the first is the conversation's model afterwards.</param>
+public sealed record CompareRequest(Guid? ConversationId, IReadOnlyList<long> ModelIds, string Text, long? ParentId = null);
+
+/// <param name="AssistantMessageIds">One reply per model, in the order asked (their slots).</param>
+public sealed record CompareResult(Guid ConversationId, long UserMessageId, IReadOnlyList<long> AssistantMessageIds);
+
 public sealed record SendResult(Guid ConversationId, long UserMessageId, long AssistantMessageId);
 
 /// <summary>

@@ -83,6 +83,19 @@ public sealed class Conversations(AppDbContext db)
         return new Branch(tree, await MessagesOnAsync(conversation.Id, path, ct));
     }
 
+    /// <summary>
+    /// The columns of a compare nobody has chosen from yet: when the branch ends at a compare reply and no version was
+    /// picked, every reply of that compare in slot order; otherwise null (the branch is shown as usual).
+    /// </summary>
+    public async Task<IReadOnlyList<Message>?> UndecidedCompareAsync(Conversation conversation, Branch branch, CancellationToken ct)
+    {
+        if (conversation.CurrentLeafId is not null || branch.Messages is not [.., { Role: MessageRole.Assistant, CompareGroup: { } group } last]) return null;
+        var columns = await db.Messages.AsNoTracking()
+            .Where(m => m.ConversationId == conversation.Id && m.ParentId == last.ParentId && m.CompareGroup == group)
+            .OrderBy(m => m.Slot).ToListAsync(ct);
+        return columns.Count > 1 ? columns : null;
+    }
+
     /// <summary>The messages with these ids, in the order given (a path).</summary>
     async Task<IReadOnlyList<Message>> MessagesOnAsync(Guid conversationId, IReadOnlyList<long> path, CancellationToken ct)
     {

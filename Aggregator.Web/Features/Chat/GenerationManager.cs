@@ -46,18 +46,19 @@ public sealed partial class GenerationManager(
     }
 
     /// <summary>
-    /// Stops the conversation's running reply wherever it runs (the partial text is kept, status stopped).
-    /// True when the caller's conversation has a reply streaming. Finds deleted conversations too, so a delete stops its reply.
+    /// Stops the conversation's running replies (one, or a compare's columns) wherever they run (the partial text is kept,
+    /// status stopped). True when the caller's conversation has a reply streaming. Finds deleted conversations too, so a
+    /// delete stops its replies.
     /// </summary>
     public async Task<bool> StopAsync(Guid conversationId, string userId, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var messageId = await db.Messages
+        var messageIds = await db.Messages
             .Where(m => m.ConversationId == conversationId && m.Status == MessageStatus.Streaming && m.Conversation!.UserId == userId)
-            .Select(m => (long?)m.Id).FirstOrDefaultAsync(cancellationToken);
-        if (messageId is not { } id) return false;
-        if (!StopHere(id, userId)) await bus.PublishAsync(StopTopic, string.Create(CultureInfo.InvariantCulture, $"{id}\n{userId}"));
-        return true;
+            .Select(m => m.Id).ToListAsync(cancellationToken);
+        foreach (var id in messageIds)
+            if (!StopHere(id, userId)) await bus.PublishAsync(StopTopic, string.Create(CultureInfo.InvariantCulture, $"{id}\n{userId}"));
+        return messageIds.Count > 0;
     }
 
     bool StopHere(long messageId, string userId)

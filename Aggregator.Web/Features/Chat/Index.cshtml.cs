@@ -25,6 +25,8 @@ public sealed class IndexModel(
     public ConversationPage Sidebar { get; private set; } = new([], null);
     public Conversation? Conversation { get; private set; }
     public IReadOnlyList<MessageView> Messages { get; private set; } = [];
+    /// <summary>A compare's replies side by side, when the branch ends at one nobody has kept yet; they replace the last reply.</summary>
+    public IReadOnlyList<MessageView>? CompareColumns { get; private set; }
     public CatalogModel? SelectedModel { get; private set; }
     public int MaxMessageChars => options.Value.MaxMessageChars;
 
@@ -37,6 +39,11 @@ public sealed class IndexModel(
             if (Conversation is null) return NotFound();
             var branch = await conversations.BranchAsync(Conversation, ct);
             Messages = branch.Messages.Select(m => View(m, userId, branch.Tree)).ToList();
+            if (await conversations.UndecidedCompareAsync(Conversation, branch, ct) is { } columns)
+            {
+                CompareColumns = columns.Select(m => View(m, userId, branch.Tree)).ToList();
+                Messages = Messages.Take(Messages.Count - 1).ToList();
+            }
             if (Conversation.ModelId is { } modelId)
                 SelectedModel = (await catalog.GetAsync(User.GetTier(), ct)).Find(modelId);
         }
