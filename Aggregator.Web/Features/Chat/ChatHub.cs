@@ -16,13 +16,15 @@ namespace Aggregator.Web.Features.Chat;
 /// checks ownership through <see cref="Conversations"/>, whose queries filter on the caller.
 /// </summary>
 [Authorize]
-public sealed class ChatHub(
+public sealed partial class ChatHub(
     Conversations conversations,
     AppDbContext db,
     GenerationManager generations,
     CatalogCache catalog,
     MarkdownRenderer markdown,
     ReplyPrompts prompts,
+    ContextBudget contextBudget,
+    ChatPresets presets,
     ITierQuotas quotas,
     IOptions<ChatOptions> options) : Hub<IChatClient>
 {
@@ -43,6 +45,7 @@ public sealed class ChatHub(
     {
         ValidateText(request.Text);
         var model = await AllowedModelAsync(request.ModelId);
+        var settings = request.Settings is { } asked ? ValidSettings(asked, model) : null;
         var existing = request.ConversationId is { } id
             ? await conversations.FindAsync(UserId, id, Completes) ?? throw new HubException(NotFound)
             : null;
@@ -59,6 +62,7 @@ public sealed class ChatHub(
         return await WithinQuotaAsync(async quota =>
         {
             var conversation = existing ?? conversations.Create(UserId, model.Id);
+            settings?.ApplyTo(conversation);
             conversation.ModelId = model.Id;
             conversation.UpdatedAt = DateTime.UtcNow;
             var question = new Message { ConversationId = conversation.Id, ParentId = parentId, Role = MessageRole.User, Content = request.Text, Status = MessageStatus.Complete };
@@ -179,6 +183,7 @@ public sealed class ChatHub(
 
     async Task<SendResult> StartReplyAsync(Conversation conversation, Message question, CatalogModel model, QuotaTicket quota)
     {
+        if (await contextBudget.OverflowAsync(UserId, conversation, question, model, Completes) is { } tooLong) throw new HubException(tooLong);
         var reply = new Message
         {
             ConversationId = conversation.Id, Parent = question, Role = MessageRole.Assistant, Status = MessageStatus.Streaming,

@@ -45,7 +45,11 @@ public sealed record ConversationSummary(Guid Id, string Title, DateTime Updated
 public sealed record ConversationPage(IReadOnlyList<ConversationSummary> Items, DateTime? NextBefore);
 
 /// <param name="ParentId">The message the question follows (the last one the page shows); null: the end of the current branch.</param>
-public sealed record SendRequest(Guid? ConversationId, long ModelId, string Text, long? ParentId = null);
+public sealed record SendRequest(Guid? ConversationId, long ModelId, string Text, long? ParentId = null)
+{
+    /// <summary>The conversation's settings from now on (a new chat's, chosen before its first question); null: unchanged.</summary>
+    public ChatSettings? Settings { get; init; }
+}
 
 public sealed record SendResult(Guid ConversationId, long UserMessageId, long AssistantMessageId);
 
