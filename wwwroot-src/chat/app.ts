@@ -4,6 +4,7 @@ import { type Catalog, type CatalogModel, loadCatalog } from "./catalog";
 import {
   assistantMessage, type GenerationCompleted, Reply, type RenderedSnapshot, type ResumeResult, type TokenDelta, userMessage,
 } from "./messages";
+import { ChatInstructions } from "./instructions";
 import { ModelPicker } from "./model-picker";
 import { recentModels } from "./preferences";
 import { copyText } from "./render";
@@ -38,6 +39,7 @@ export class ChatApp {
   private picker: ModelPicker | null = null;
   private catalog: Catalog | null = null;
   private sidebar: Sidebar;
+  private readonly instructions: ChatInstructions;
   private stickToBottom = true;
   /** Send / regenerate / edit calls in flight from this tab. */
   private requests = 0;
@@ -67,6 +69,10 @@ export class ChatApp {
     this.sidebar = new Sidebar(root, this.hub, () => this.conversationId, () => this.leaveConversation(),
       (title) => this.setTitle(title), (text) => this.announce(text), root.dataset.nextBefore ?? "");
 
+    this.instructions = new ChatInstructions(root, {
+      hub: this.hub, conversationId: () => this.conversationId, model: () => this.picker?.selected ?? null,
+      modelById: (id) => this.catalog?.byId.get(id), errorText: hubError, announce: (text) => this.announce(text),
+    });
     for (const el of this.log.querySelectorAll<HTMLElement>(".msg-assistant")) this.track(new Reply(el, () => this.follow()));
     this.wireComposer();
     this.wireLog();
@@ -104,6 +110,8 @@ export class ChatApp {
       ?? this.catalog.groups.flatMap((g) => g.models).find((m) => !m.locked)
       ?? null;
     picker.show(initial);
+    await this.connected.catch(() => undefined);
+    await this.instructions.attach(picker);
   }
 
   /** A tier or role change made by an admin (on any node): the same page, the new catalogue and locks. */
@@ -121,6 +129,7 @@ export class ChatApp {
   private async modelChosen(model: CatalogModel): Promise<void> {
     this.input.focus();
     this.announce(`Model ${model.name} selected.`);
+    void this.instructions.modelChanged();
     if (!this.conversationId) return;
     try {
       await this.hub.invoke("SetModel", this.conversationId, model.id);
@@ -209,7 +218,9 @@ export class ChatApp {
     this.setBusy(true);
     this.requests++;
     try {
-      const result = await this.hub.invoke<SendResult>("Send", { conversationId: this.conversationId || null, modelId: model.id, text });
+      const settings = this.instructions.forNewChat(model);
+      const result = await this.hub.invoke<SendResult>("Send", { conversationId: this.conversationId || null, modelId: model.id, text, settings });
+      this.instructions.started();
       question.dataset.messageId = `${result.userMessageId}`;
       answer.dataset.messageId = `${result.assistantMessageId}`;
       if (!this.conversationId) {
@@ -372,6 +383,7 @@ export class ChatApp {
     };
     this.announce(words[reply.status] ?? "Reply finished.");
     this.refreshButtons();
+    void this.instructions.refreshGauge();
   }
 
   private get busy(): boolean {
@@ -398,6 +410,7 @@ export class ChatApp {
     this.log.replaceChildren();
     this.setTitle("New chat");
     this.refreshButtons();
+    this.instructions.reset();
   }
 
   private setTitle(title: string): void {
