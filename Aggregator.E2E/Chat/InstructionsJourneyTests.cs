@@ -60,6 +60,13 @@ public sealed class InstructionsJourneyTests(BrowserFixture browser, ChatKestrel
             .OrderByDescending(c => c.UpdatedAt).FirstAsync();
     }
 
+    async Task<List<string>> PresetNamesAsync(string email)
+    {
+        await using var scope = app.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+        return await db.Presets.Where(p => db.Users.Any(u => u.Id == p.UserId && u.Email == email)).Select(p => p.Name).ToListAsync();
+    }
+
     [Fact]
     public Task Custom_instructions_chat_settings_presets_and_the_gauge_reach_the_upstream() => InBrowserAsync(async page =>
     {
@@ -133,5 +140,20 @@ public sealed class InstructionsJourneyTests(BrowserFixture browser, ChatKestrel
         await Expect(dialog).ToBeHiddenAsync();
         var effort = await SendAsync(page, "fourth");
         Assert.Equal("high", effort["reasoning_effort"]!.GetValue<string>());
+
+        // Presets are renamed and deleted in the dialog; the selector follows.
+        await page.GetByTestId("settings-button").ClickAsync();
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Rename preset Pirate" }).ClickAsync();
+        var rename = dialog.GetByTestId("preset-rename-input");
+        await rename.FillAsync("Corsair");
+        await rename.PressAsync("Enter");
+        await Expect(dialog.GetByTestId("preset-item")).ToContainTextAsync("Corsair");
+        Assert.Equal(["Corsair"], await PresetNamesAsync(email));
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Delete preset Corsair" }).ClickAsync();
+        await Expect(dialog.GetByTestId("preset-item")).ToHaveCountAsync(0);
+        Assert.Empty(await PresetNamesAsync(email));
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Close" }).ClickAsync();
+        await page.GetByTestId("model-button").ClickAsync();
+        await Expect(page.GetByTestId("model-list").GetByRole(AriaRole.Group).First).Not.ToHaveAccessibleNameAsync("Presets");
     });
 }
