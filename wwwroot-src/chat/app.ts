@@ -5,6 +5,7 @@ import { CompareBar, compareBlock, type CompareResult, keepColumn } from "./comp
 import {
   assistantMessage, type GenerationCompleted, Reply, type RenderedSnapshot, type ResumeResult, type TokenDelta, userMessage,
 } from "./messages";
+import { ChatInstructions } from "./instructions";
 import { ModelPicker } from "./model-picker";
 import { recentModels } from "./preferences";
 import { copyText } from "./render";
@@ -40,6 +41,7 @@ export class ChatApp {
   private catalog: Catalog | null = null;
   private sidebar: Sidebar;
   private readonly compare: CompareBar;
+  private readonly instructions: ChatInstructions;
   private stickToBottom = true;
   /** Send / regenerate / edit calls in flight from this tab. */
   private requests = 0;
@@ -70,6 +72,10 @@ export class ChatApp {
       (title) => this.setTitle(title), (text) => this.announce(text), root.dataset.nextBefore ?? "");
 
     this.compare = new CompareBar(root);
+    this.instructions = new ChatInstructions(root, {
+      hub: this.hub, conversationId: () => this.conversationId, model: () => this.picker?.selected ?? null,
+      modelById: (id) => this.catalog?.byId.get(id), errorText: hubError, announce: (text) => this.announce(text),
+    });
     for (const el of this.log.querySelectorAll<HTMLElement>(".msg-assistant")) this.track(new Reply(el, () => this.follow()));
     this.wireComposer();
     this.wireLog();
@@ -108,6 +114,8 @@ export class ChatApp {
       ?? this.catalog.groups.flatMap((g) => g.models).find((m) => !m.locked)
       ?? null;
     picker.show(initial);
+    await this.connected.catch(() => undefined);
+    await this.instructions.attach(picker);
   }
 
   /** A tier or role change made by an admin (on any node): the same page, the new catalogue and locks. */
@@ -126,6 +134,7 @@ export class ChatApp {
   private async modelChosen(model: CatalogModel): Promise<void> {
     this.input.focus();
     this.announce(`Model ${model.name} selected.`);
+    void this.instructions.modelChanged();
     if (!this.conversationId) return;
     try {
       await this.hub.invoke("SetModel", this.conversationId, model.id);
@@ -221,7 +230,9 @@ export class ChatApp {
     this.setBusy(true);
     this.requests++;
     try {
-      const result = await this.hub.invoke<SendResult>("Send", { conversationId: this.conversationId || null, modelId: model.id, text });
+      const settings = this.instructions.forNewChat(model);
+      const result = await this.hub.invoke<SendResult>("Send", { conversationId: this.conversationId || null, modelId: model.id, text, settings });
+      this.instructions.started();
       question.dataset.messageId = `${result.userMessageId}`;
       answer.dataset.messageId = `${result.assistantMessageId}`;
       this.adopt(result.conversationId, model.id);
@@ -252,7 +263,9 @@ export class ChatApp {
     this.setBusy(true);
     this.requests++;
     try {
-      const result = await this.hub.invoke<CompareResult>("Compare", { conversationId: this.conversationId || null, modelIds, text });
+      const settings = this.instructions.forNewChat(this.catalog!.byId.get(modelIds[0])!);
+      const result = await this.hub.invoke<CompareResult>("Compare", { conversationId: this.conversationId || null, modelIds, text, settings });
+      this.instructions.started();
       question.dataset.messageId = `${result.userMessageId}`;
       this.adopt(result.conversationId, modelIds[0]);
       answers.forEach((answer, i) => {
@@ -435,6 +448,7 @@ export class ChatApp {
     };
     this.announce(words[reply.status] ?? "Reply finished.");
     this.refreshButtons();
+    void this.instructions.refreshGauge();
   }
 
   private get busy(): boolean {
@@ -461,6 +475,7 @@ export class ChatApp {
     this.log.replaceChildren();
     this.setTitle("New chat");
     this.refreshButtons();
+    this.instructions.reset();
   }
 
   private setTitle(title: string): void {

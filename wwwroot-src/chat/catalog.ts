@@ -8,6 +8,8 @@ export interface CatalogModel {
   name: string;
   caps: number;
   context: number | null;
+  /** The most one reply may be asked for; null: unknown. */
+  maxOutput: number | null;
   tier: string;
   locked: boolean;
   group: CatalogGroup;
@@ -29,7 +31,7 @@ export interface Catalog {
   byId: Map<number, CatalogModel>;
 }
 
-type WireModel = [number, string, string, number, number | null, string, number];
+type WireModel = [number, string, string, number, number | null, string, number, (number | null)?];
 interface WireCatalog {
   tier: string;
   groups: { p: number; n: string; k: "direct" | "aggregator"; c: number; m: WireModel[] }[];
@@ -46,9 +48,9 @@ export function parseCatalog(wire: WireCatalog): Catalog {
   const byId = new Map<number, CatalogModel>();
   const groups = wire.groups.map((g) => {
     const group: CatalogGroup = { providerId: g.p, name: g.n, kind: g.k, count: g.c, models: [] };
-    group.models = g.m.map(([id, modelId, name, caps, context, tier, locked]) => {
+    group.models = g.m.map(([id, modelId, name, caps, context, tier, locked, maxOutput]) => {
       const model: CatalogModel = {
-        id, modelId, name, caps, context, tier, locked: locked === 1, group,
+        id, modelId, name, caps, context, maxOutput: maxOutput ?? null, tier, locked: locked === 1, group,
         haystack: `${modelId} ${name} ${g.n}`.toLowerCase(),
       };
       byId.set(id, model);

@@ -4,9 +4,12 @@ import { Caps, type Catalog, type CatalogModel, formatContext } from "./catalog"
 import { pinnedModels, recentModels, rememberModel, togglePinned } from "./preferences";
 import { icon } from "../icons";
 
+/** A saved model + settings, listed first; picking one hands it to the page (chat/instructions.ts). */
+export interface PickerPreset { id: number; name: string; modelId: number | null }
+
 type Row =
   | { kind: "group"; key: string; label: string }
-  | { kind: "model"; key: string; model: CatalogModel };
+  | { kind: "model"; key: string; model: CatalogModel; preset?: PickerPreset };
 
 const Chunk = 150;
 
@@ -22,6 +25,8 @@ export class ModelPicker {
   private readonly list: HTMLElement;
   private readonly label: HTMLElement;
   private readonly count: HTMLElement;
+  private presets: PickerPreset[] = [];
+  private onPreset: (preset: PickerPreset) => void = () => {};
 
   constructor(root: HTMLElement, private catalog: Catalog, private readonly onChoose: (model: CatalogModel) => void) {
     this.button = root.querySelector("#model-button")!;
@@ -48,6 +53,13 @@ export class ModelPicker {
   }
 
   get isOpen(): boolean { return !this.popup.hidden; }
+
+  /** The "Presets" group at the top of the list; picking one calls <paramref name="onPreset"/> instead of choosing a model. */
+  setPresets(presets: PickerPreset[], onPreset: (preset: PickerPreset) => void): void {
+    this.presets = presets;
+    this.onPreset = onPreset;
+    if (this.isOpen) this.filter();
+  }
 
   /** Swaps in a newer catalogue (the account's tier changed): same choice if it still exists, new locks. */
   replaceCatalog(catalog: Catalog): void {
@@ -84,6 +96,15 @@ export class ModelPicker {
     const terms = this.input.value.toLowerCase().split(/\s+/).filter(Boolean);
     const rows: Row[] = [];
     let matches = 0;
+    const presets: { p: PickerPreset; m: CatalogModel }[] = [];
+    for (const p of this.presets) {
+      const m = p.modelId === null ? undefined : this.catalog.byId.get(p.modelId);
+      if (m && terms.every((t) => `${p.name.toLowerCase()} ${m.haystack}`.includes(t))) presets.push({ p, m });
+    }
+    if (presets.length > 0) {
+      rows.push({ kind: "group", key: "presets", label: "Presets" });
+      for (const { p, m } of presets) rows.push({ kind: "model", key: `preset-${p.id}`, model: m, preset: p });
+    }
     if (terms.length === 0) {
       const section = (key: string, title: string, ids: number[]) => {
         const models = ids.map((id) => this.catalog.byId.get(id)).filter((m): m is CatalogModel => !!m);
@@ -113,7 +134,7 @@ export class ModelPicker {
     this.count.textContent = total === 0
       ? "No models are available yet. An administrator has to add a provider key."
       : terms.length === 0 ? `${total} models` : `${matches} of ${total} models match`;
-    const selectedIndex = this.selected ? this.rows.findIndex((r) => r.kind === "model" && r.model.id === this.selected!.id) : -1;
+    const selectedIndex = this.selected ? this.rows.findIndex((r) => r.kind === "model" && !r.preset && r.model.id === this.selected!.id) : -1;
     this.setActive(terms.length === 0 && selectedIndex >= 0 && selectedIndex < this.rendered ? selectedIndex : this.step(-1, 1));
   }
 
@@ -135,7 +156,7 @@ export class ModelPicker {
         fragment.append(group);
         this.currentGroup = group;
       } else {
-        this.currentGroup!.append(this.option(i, row.key, row.model));
+        this.currentGroup!.append(row.preset ? this.presetOption(i, row.key, row.model, row.preset) : this.option(i, row.key, row.model));
       }
     }
     this.list.append(fragment);
@@ -185,6 +206,28 @@ export class ModelPicker {
     star.title = "Pin (Shift+Enter)";
     star.innerHTML = icon(pinnedModels().includes(m.id) ? "star-fill" : "star");
     el.append(main, " ", badges, star);
+    return el;
+  }
+
+  private presetOption(index: number, key: string, m: CatalogModel, preset: PickerPreset): HTMLElement {
+    const el = document.createElement("div");
+    el.id = `mo-${key}`;
+    el.className = "model-option model-option-preset";
+    el.setAttribute("role", "option");
+    el.setAttribute("aria-selected", "false");
+    el.dataset.presetId = `${preset.id}`;
+    el.dataset.index = `${index}`;
+    if (m.locked) el.setAttribute("aria-disabled", "true");
+    const main = document.createElement("span");
+    main.className = "model-option-main";
+    const name = document.createElement("span");
+    name.className = "model-option-name";
+    name.textContent = preset.name;
+    const model = document.createElement("span");
+    model.className = "model-option-id";
+    model.textContent = m.name;
+    main.append(name, " ", model);
+    el.append(main);
     return el;
   }
 
@@ -246,6 +289,12 @@ export class ModelPicker {
       this.count.textContent = `${row.model.name} needs the ${row.model.tier} tier; you are on ${this.catalog.tier}.`;
       return;
     }
+    if (row.preset) {
+      this.show(row.model);
+      this.close(false);
+      this.onPreset(row.preset);
+      return;
+    }
     rememberModel(row.model.id);
     this.show(row.model);
     this.close(false);
@@ -254,7 +303,7 @@ export class ModelPicker {
 
   private pin(index: number): void {
     const row = this.rows[index];
-    if (row?.kind !== "model") return;
+    if (row?.kind !== "model" || row.preset) return;
     const pinned = togglePinned(row.model.id);
     this.count.textContent = `${row.model.name} ${pinned ? "pinned" : "unpinned"}.`;
     for (const star of this.list.querySelectorAll<HTMLElement>(`[data-model-id="${row.model.id}"] [data-pin]`))

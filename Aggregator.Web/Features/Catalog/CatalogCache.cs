@@ -62,7 +62,7 @@ public sealed class CatalogCache(HybridCache cache, IDbContextFactory<AppDbConte
             .Select(m => new
             {
                 m.Id, m.ProviderId, ProviderName = m.Provider!.DisplayName, m.Provider.Kind,
-                m.ModelId, Name = m.DisplayNameOverride ?? m.DisplayName, m.Capabilities, m.ContextWindow, m.TierRequired,
+                m.ModelId, Name = m.DisplayNameOverride ?? m.DisplayName, m.Capabilities, m.ContextWindow, m.TierRequired, m.MaxOutputTokens,
             })
             .ToListAsync(cancellationToken);
 
@@ -72,14 +72,16 @@ public sealed class CatalogCache(HybridCache cache, IDbContextFactory<AppDbConte
             .OrderBy(g => g.Key.Kind == ProviderKind.Direct ? 0 : 1).ThenBy(g => g.Key.ProviderName, StringComparer.OrdinalIgnoreCase)
             .Select(g => new CatalogGroup(g.Key.ProviderId, g.Key.ProviderName, g.Key.Kind,
                 g.OrderBy(r => r.Name, StringComparer.OrdinalIgnoreCase).ThenBy(r => r.ModelId, StringComparer.Ordinal)
-                 .Select(r => new CatalogModel(r.Id, r.ModelId, r.Name, r.Capabilities, r.ContextWindow, r.TierRequired))
+                 .Select(r => new CatalogModel(r.Id, r.ModelId, r.Name, r.Capabilities, r.ContextWindow, r.TierRequired, r.MaxOutputTokens))
                  .ToList()))
             .ToList();
         return new CatalogSnapshot(groups);
     }
 }
 
-public sealed record CatalogModel(long Id, string ModelId, string Name, ModelCapabilities Capabilities, int? ContextWindow, Tier TierRequired);
+/// <param name="MaxOutputTokens">The most a reply may be asked for (the chat's max-output setting is checked against it); null: unknown.</param>
+public sealed record CatalogModel(long Id, string ModelId, string Name, ModelCapabilities Capabilities, int? ContextWindow, Tier TierRequired,
+    int? MaxOutputTokens = null);
 
 public sealed record CatalogGroup(int ProviderId, string Name, ProviderKind Kind, IReadOnlyList<CatalogModel> Models);
 
@@ -118,7 +120,7 @@ public sealed record CatalogView(Tier Tier, IReadOnlyList<CatalogGroup> Groups, 
     internal static CatalogView Build(Tier tier, CatalogSnapshot all)
     {
         // Wire shape kept short because it can hold thousands of models:
-        // groups[{p, n, k: "direct"|"aggregator", c, m: [[id, modelId, name, caps, ctx, tier, locked]]}]
+        // groups[{p, n, k: "direct"|"aggregator", c, m: [[id, modelId, name, caps, ctx, tier, locked, maxOutput]]}]
         var wire = new
         {
             tier = tier.ToString().ToLowerInvariant(),
@@ -131,7 +133,7 @@ public sealed record CatalogView(Tier Tier, IReadOnlyList<CatalogGroup> Groups, 
                 m = g.Models.Select(m => new object?[]
                 {
                     m.Id, m.ModelId, m.Name, (int)m.Capabilities, m.ContextWindow,
-                    m.TierRequired.ToString().ToLowerInvariant(), m.TierRequired > tier ? 1 : 0,
+                    m.TierRequired.ToString().ToLowerInvariant(), m.TierRequired > tier ? 1 : 0, m.MaxOutputTokens,
                 }),
             }),
         };

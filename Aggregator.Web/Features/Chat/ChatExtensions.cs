@@ -19,6 +19,8 @@ public static class ChatExtensions
         services.AddSingleton<MarkdownRenderer>();
         services.AddScoped<Conversations>();
         services.AddScoped<ReplyPrompts>();
+        services.AddScoped<ContextBudget>();
+        services.AddScoped<ChatPresets>();
         services.AddGenerations(clustered: !string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("Redis")));
         services.AddSingleton<ICommittedChangesListener, AccountChangedPush>();
 

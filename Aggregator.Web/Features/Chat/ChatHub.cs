@@ -16,13 +16,15 @@ namespace Aggregator.Web.Features.Chat;
 /// checks ownership through <see cref="Conversations"/>, whose queries filter on the caller.
 /// </summary>
 [Authorize]
-public sealed class ChatHub(
+public sealed partial class ChatHub(
     Conversations conversations,
     AppDbContext db,
     GenerationManager generations,
     CatalogCache catalog,
     MarkdownRenderer markdown,
     ReplyPrompts prompts,
+    ContextBudget contextBudget,
+    ChatPresets presets,
     ITierQuotas quotas,
     IOptions<ChatOptions> options) : Hub<IChatClient>
 {
@@ -44,6 +46,7 @@ public sealed class ChatHub(
     {
         ValidateText(request.Text);
         var model = await AllowedModelAsync(request.ModelId);
+        var settings = request.Settings is { } asked ? ValidSettings(asked, model) : null;
         var existing = request.ConversationId is { } id
             ? await conversations.FindAsync(UserId, id, Completes) ?? throw new HubException(NotFound)
             : null;
@@ -60,6 +63,7 @@ public sealed class ChatHub(
         return await WithinQuotaAsync(async quota =>
         {
             var conversation = existing ?? conversations.Create(UserId, model.Id);
+            settings?.ApplyTo(conversation);
             conversation.ModelId = model.Id;
             conversation.UpdatedAt = DateTime.UtcNow;
             var question = new Message { ConversationId = conversation.Id, ParentId = parentId, Role = MessageRole.User, Content = request.Text, Status = MessageStatus.Complete };
@@ -126,6 +130,7 @@ public sealed class ChatHub(
         if (ids.Distinct().Count() != ids.Count) throw new HubException("Pick different models to compare.");
         var models = new List<CatalogModel>(ids.Count);
         foreach (var id in ids) models.Add(await AllowedModelAsync(id));
+        var settings = request.Settings is { } asked ? ValidSettings(asked, models[0]) : null;
         var existing = request.ConversationId is { } cid
             ? await conversations.FindAsync(UserId, cid, Completes) ?? throw new HubException(NotFound)
             : null;
@@ -143,6 +148,7 @@ public sealed class ChatHub(
         {
             foreach (var _ in models) tickets.Add(await AcquireQuotaAsync(models.Count));
             var conversation = existing ?? conversations.Create(UserId, models[0].Id);
+            settings?.ApplyTo(conversation);
             conversation.ModelId = models[0].Id;
             conversation.UpdatedAt = DateTime.UtcNow;
             var question = new Message { ConversationId = conversation.Id, ParentId = parentId, Role = MessageRole.User, Content = request.Text, Status = MessageStatus.Complete };
@@ -249,6 +255,8 @@ public sealed class ChatHub(
     async Task<IReadOnlyList<long>> StartRepliesAsync(Conversation conversation, Message question,
         IReadOnlyList<(CatalogModel Model, QuotaTicket Quota)> answers, Guid? compareGroup)
     {
+        foreach (var (model, _) in answers)
+            if (await contextBudget.OverflowAsync(UserId, conversation, question, model, Completes) is { } tooLong) throw new HubException(tooLong);
         var replies = answers.Select((a, slot) => new Message
         {
             ConversationId = conversation.Id, Parent = question, Role = MessageRole.Assistant, Status = MessageStatus.Streaming,

@@ -45,10 +45,18 @@ public sealed record ConversationSummary(Guid Id, string Title, DateTime Updated
 public sealed record ConversationPage(IReadOnlyList<ConversationSummary> Items, DateTime? NextBefore);
 
 /// <param name="ParentId">The message the question follows (the last one the page shows); null: the end of the current branch.</param>
-public sealed record SendRequest(Guid? ConversationId, long ModelId, string Text, long? ParentId = null);
+public sealed record SendRequest(Guid? ConversationId, long ModelId, string Text, long? ParentId = null)
+{
+    /// <summary>The conversation's settings from now on (a new chat's, chosen before its first question); null: unchanged.</summary>
+    public ChatSettings? Settings { get; init; }
+}
 
 /// <param name="ModelIds">Two or three models; the first is the conversation's model afterwards.</param>
-public sealed record CompareRequest(Guid? ConversationId, IReadOnlyList<long> ModelIds, string Text, long? ParentId = null);
+public sealed record CompareRequest(Guid? ConversationId, IReadOnlyList<long> ModelIds, string Text, long? ParentId = null)
+{
+    /// <summary>As <see cref="SendRequest.Settings"/>, checked against the first model.</summary>
+    public ChatSettings? Settings { get; init; }
+}
 
 /// <param name="AssistantMessageIds">One reply per model, in the order asked (their slots).</param>
 public sealed record CompareResult(Guid ConversationId, long UserMessageId, IReadOnlyList<long> AssistantMessageIds);
