@@ -19,6 +19,7 @@ public static class ChatExtensions
         services.AddSingleton<MarkdownRenderer>();
         services.AddScoped<Conversations>();
         services.AddScoped<ReplyPrompts>();
+        services.AddScoped<ConversationVersions>();
         services.AddGenerations(clustered: !string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("Redis")));
         services.AddSingleton<ICommittedChangesListener, AccountChangedPush>();
 

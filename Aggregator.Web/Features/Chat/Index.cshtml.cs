@@ -27,6 +27,10 @@ public sealed class IndexModel(
     public IReadOnlyList<MessageView> Messages { get; private set; } = [];
     public CatalogModel? SelectedModel { get; private set; }
     public int MaxMessageChars => options.Value.MaxMessageChars;
+    ConversationTree tree = new([]);
+
+    /// <summary>The `‹ 2 / 3 ›` control under a message (shown only when it has versions).</summary>
+    public VersionControls VersionsOf(MessageView m) => new(m.Id, tree.Versions(m.Id));
 
     public async Task<IActionResult> OnGetAsync(Guid? id, CancellationToken ct)
     {
@@ -36,6 +40,7 @@ public sealed class IndexModel(
             Conversation = await conversations.FindAsync(userId, conversationId, ct);
             if (Conversation is null) return NotFound();
             var branch = await conversations.BranchAsync(Conversation, ct);
+            tree = branch.Tree;
             Messages = branch.Messages.Select(m => View(m, userId, branch.Tree)).ToList();
             if (Conversation.ModelId is { } modelId)
                 SelectedModel = (await catalog.GetAsync(User.GetTier(), ct)).Find(modelId);
