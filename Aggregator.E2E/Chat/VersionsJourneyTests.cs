@@ -78,6 +78,34 @@ public sealed class VersionsJourneyTests(BrowserFixture browser, ChatKestrelApp 
         await Expect(page.GetByTestId("message-assistant").First.GetByTestId("version-label")).ToHaveTextAsync("1 / 2");
     });
 
+    [Fact]
+    public Task An_edit_made_in_another_tab_shows_its_branch_here_and_its_reply_streams_in() => InBrowserAsync(async page =>
+    {
+        await RegisterAsync(page, $"versions-{Guid.NewGuid():N}@example.com");
+        await page.GotoAsync("/");
+        await Expect(page.Locator("#chat-app")).ToHaveAttributeAsync("data-ready", "true");
+        await PickModelAsync(page);
+        await SendAsync(page, "Asked in one tab mock:reply=First answer");
+        await Expect(page.GetByTestId("message-assistant").Last.Locator(".msg-body")).ToHaveTextAsync("First answer", new() { Timeout = Slow });
+
+        var other = await page.Context.NewPageAsync();
+        await other.GotoAsync(page.Url);
+        await Expect(other.Locator("#chat-app")).ToHaveAttributeAsync("data-ready", "true");
+        var question = other.GetByTestId("message-user").First;
+        await question.GetByTestId("edit").ClickAsync();
+        await question.GetByRole(AriaRole.Textbox, new() { Name = "Edit message" }).FillAsync("Changed in the other tab mock:tokens=60 mock:tps=15");
+        await question.GetByRole(AriaRole.Button, new() { Name = "Save and resend" }).ClickAsync();
+
+        // The first tab follows: the edited question (2 / 2) and its reply, live, instead of the old branch.
+        await Expect(page.Locator("[data-testid=message-user] .msg-body")).ToHaveTextAsync(["Changed in the other tab mock:tokens=60 mock:tps=15"]);
+        await Expect(page.GetByTestId("message-user").First.GetByTestId("version-label")).ToHaveTextAsync("2 / 2");
+        await Expect(page.GetByTestId("message-assistant")).ToHaveCountAsync(1);
+        await Expect(page.GetByTestId("stop")).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("message-assistant").Last).ToHaveAttributeAsync("data-status", "complete", new() { Timeout = Slow });
+        await Expect(page.GetByTestId("message-assistant").Last.Locator(".msg-body h2")).ToHaveTextAsync("Mock reply");
+        await Expect(page.GetByTestId("stop")).ToBeHiddenAsync();
+    });
+
     static async Task PickModelAsync(IPage page)
     {
         await page.GetByTestId("model-button").ClickAsync();

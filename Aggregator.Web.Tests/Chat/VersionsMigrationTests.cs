@@ -66,13 +66,13 @@ public sealed class VersionsMigrationTests
             VALUES ('{guid(a)}', 'old-user', 'A', {no}, {now}, {now}), ('{guid(b)}', 'old-user', 'B', {no}, {now}, {now}),
                    ('{guid(c)}', 'old-user', 'C', {no}, {now}, {now});
             """);
-        foreach (var (conversation, role, text) in new[]
+        foreach (var (conversation, role, text) in new[] // role 1: user, 2: assistant; status 0: complete
         {
-            (a, 0, "a1"), (b, 0, "b1"), (a, 1, "a2"), (c, 0, "c1"), (b, 1, "b2"), (a, 0, "a3"), (a, 1, "a4"), (b, 0, "b3"),
+            (a, 1, "a1"), (b, 1, "b1"), (a, 2, "a2"), (c, 1, "c1"), (b, 2, "b2"), (a, 1, "a3"), (a, 2, "a4"), (b, 1, "b3"),
         })
             await RunAsync(db, $"""
                 INSERT INTO "Messages" ("ConversationId", "Role", "Content", "Status", "Seq", "TokensEstimated", "CreatedAt")
-                VALUES ('{guid(conversation)}', {role}, '{text}', 1, 0, {no}, {now})
+                VALUES ('{guid(conversation)}', {role}, '{text}', 0, 0, {no}, {now})
                 """);
 
         await migrator.MigrateAsync();
