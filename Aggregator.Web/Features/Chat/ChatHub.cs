@@ -89,9 +89,9 @@ public sealed class ChatHub(
         var conversation = await conversations.FindAsync(UserId, conversationId, Completes) ?? throw new HubException(NotFound);
         await EnsureIdleAsync(conversation.Id);
         var model = await AllowedModelAsync(modelId);
-        var questionId = await db.Messages.Where(m => m.Id == replyId && m.ConversationId == conversation.Id && m.Role == MessageRole.Assistant)
+        var reply = await db.Messages.Where(m => m.Id == replyId && m.ConversationId == conversation.Id && m.Role == MessageRole.Assistant)
             .Select(m => new { m.ParentId }).FirstOrDefaultAsync(Completes) ?? throw new HubException("That message is not a reply in this conversation.");
-        return await AnswerAgainAsync(conversation, questionId.ParentId ?? throw new HubException("There is no question to answer again."), model);
+        return await AnswerAgainAsync(conversation, reply.ParentId ?? throw new HubException("There is no question to answer again."), model);
     }
 
     async Task<SendResult> AnswerAgainAsync(Conversation conversation, long questionId, CatalogModel model)

@@ -35,7 +35,7 @@ public enum SwitchOutcome { Switched, NotInConversation, Busy }
 /// <summary>The `‹ 2 / 3 ›` control of a message: its versions (itself and its siblings, oldest first).</summary>
 public sealed record VersionControls(long MessageId, IReadOnlyList<long> Versions)
 {
-    public int Index => Math.Max(0, Versions.ToList().IndexOf(MessageId));
+    public int Index { get; } = Math.Max(0, Versions.ToList().IndexOf(MessageId));
     public bool Shown => Versions.Count > 1;
     public long? Previous => Index > 0 ? Versions[Index - 1] : null;
     public long? Next => Index < Versions.Count - 1 ? Versions[Index + 1] : null;
