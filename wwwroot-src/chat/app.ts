@@ -10,6 +10,7 @@ import { ModelPicker } from "./model-picker";
 import { recentModels } from "./preferences";
 import { copyText } from "./render";
 import { type ConversationSummary, Sidebar } from "./sidebar";
+import { Branch } from "./versions";
 
 interface SendResult { conversationId: string; userMessageId: number; assistantMessageId: number }
 interface AccountChanged { tier: string; isAdmin: boolean }
@@ -42,6 +43,7 @@ export class ChatApp {
   private sidebar: Sidebar;
   private readonly compare: CompareBar;
   private readonly instructions: ChatInstructions;
+  private readonly branch: Branch;
   private stickToBottom = true;
   /** Send / regenerate / edit calls in flight from this tab. */
   private requests = 0;
@@ -75,6 +77,10 @@ export class ChatApp {
     this.instructions = new ChatInstructions(root, {
       hub: this.hub, conversationId: () => this.conversationId, model: () => this.picker?.selected ?? null,
       modelById: (id) => this.catalog?.byId.get(id), errorText: hubError, announce: (text) => this.announce(text),
+    });
+    this.branch = new Branch(this.log, this.hub, {
+      removed: (el) => this.replies.delete(Number(el.dataset.messageId)),
+      added: (el) => { if (el.classList.contains("msg-assistant")) this.track(new Reply(el, () => this.follow())); },
     });
     for (const el of this.log.querySelectorAll<HTMLElement>(".msg-assistant")) this.track(new Reply(el, () => this.follow()));
     this.wireComposer();
@@ -176,7 +182,10 @@ export class ChatApp {
           break;
         }
         case "regenerate":
-          void this.regenerate();
+          if (message) void this.regenerate(message);
+          break;
+        case "version":
+          if (message) void this.switchVersion(message, Number(button.dataset.versionId), button.dataset.testid ?? "");
           break;
         case "edit":
           if (message) this.startEdit(message);
@@ -218,6 +227,7 @@ export class ChatApp {
     }
 
     this.root.querySelector("#chat-welcome")?.remove();
+    const parentId = this.branch.lastId; // the question follows the branch shown
     if (others.length > 0) { await this.sendCompare(text, [model.id, ...others]); return; }
     const question = userMessage(text);
     const answer = assistantMessage(model.modelId);
@@ -231,7 +241,7 @@ export class ChatApp {
     this.requests++;
     try {
       const settings = this.instructions.forNewChat(model);
-      const result = await this.hub.invoke<SendResult>("Send", { conversationId: this.conversationId || null, modelId: model.id, text, settings });
+      const result = await this.hub.invoke<SendResult>("Send", { conversationId: this.conversationId || null, modelId: model.id, text, parentId, settings });
       this.instructions.started();
       question.dataset.messageId = `${result.userMessageId}`;
       answer.dataset.messageId = `${result.assistantMessageId}`;
@@ -308,11 +318,23 @@ export class ChatApp {
     this.sidebar.upsert({ id: conversationId, title: "New chat", updatedAt: new Date().toISOString(), modelId });
   }
 
-  private async regenerate(): Promise<void> {
+  /** Any reply: a new version beside it (the old one stays, one ‹ › away). */
+  private async regenerate(reply: HTMLElement): Promise<void> {
     const model = this.picker?.selected;
-    if (!this.conversationId || !model || this.busy) return;
-    await this.restart(() => this.hub.invoke<SendResult>("Regenerate", this.conversationId, model.id), model,
-      (result) => this.removeAfter(result.userMessageId));
+    const id = Number(reply.dataset.messageId);
+    if (!this.conversationId || !model || !id || this.busy) return;
+    await this.restart(() => this.hub.invoke<SendResult>("RegenerateReply", this.conversationId, id, model.id), model,
+      (_, answer) => this.branch.answeredAgain(reply, answer));
+  }
+
+  private async switchVersion(message: HTMLElement, target: number, arrow: string): Promise<void> {
+    if (!this.conversationId || !target || this.busy) return;
+    this.hideError();
+    try {
+      this.announce(await this.branch.switchTo(this.conversationId, message, target, arrow));
+    } catch (e) {
+      this.showError(hubError(e));
+    }
   }
 
   private startEdit(message: HTMLElement): void {
@@ -344,24 +366,22 @@ export class ChatApp {
       const id = Number(message.dataset.messageId);
       if (!model || !id) return;
       const text = area.value;
-      void this.restart(() => this.hub.invoke<SendResult>("Edit", this.conversationId, id, text, model.id), model, (result) => {
+      void this.restart(() => this.hub.invoke<SendResult>("Edit", this.conversationId, id, text, model.id), model, (result, answer) => {
         close();
-        body.textContent = text;
-        this.removeAfter(result.userMessageId);
+        this.branch.edited(message, result.userMessageId, text, answer);
       });
     });
   }
 
-  /** Regenerate and edit: the server dropped the messages after the question; mirror it and stream the new reply. */
-  private async restart(call: () => Promise<SendResult>, model: CatalogModel, before: (r: SendResult) => void): Promise<void> {
+  /** Regenerate and edit: a new version; <paramref name="place"/> shows it (and its new reply) instead of the old one. */
+  private async restart(call: () => Promise<SendResult>, model: CatalogModel, place: (r: SendResult, answer: HTMLElement) => void): Promise<void> {
     this.setBusy(true);
     this.requests++;
     try {
       const result = await call();
-      before(result);
       const answer = assistantMessage(model.modelId);
       answer.dataset.messageId = `${result.assistantMessageId}`;
-      this.log.append(answer);
+      place(result, answer);
       this.stickToBottom = true;
       this.track(new Reply(answer, () => this.follow()));
       this.announce("Reply started.");
@@ -371,11 +391,6 @@ export class ChatApp {
     } finally {
       this.requests--;
     }
-  }
-
-  private removeAfter(messageId: number): void {
-    for (const el of [...this.log.querySelectorAll<HTMLElement>(".msg")])
-      if (Number(el.dataset.messageId) > messageId) { this.replies.delete(Number(el.dataset.messageId)); el.remove(); }
   }
 
   private async stop(): Promise<void> {
@@ -407,14 +422,13 @@ export class ChatApp {
     if (queue.length < 10_000) this.early.set(messageId, queue);
   }
 
-  /** Another tab (or device) started a reply in the conversation shown here: follow it too. */
+  /**
+   * Another tab (or device) started a reply in the conversation shown here, maybe on another branch: show the
+   * branch it is on (its question included) and follow it too.
+   */
   private startedElsewhere(g: GenerationStarted): void {
     if (this.requests > 0 || g.conversationId !== this.conversationId || this.replies.has(g.messageId)) return;
-    this.root.querySelector("#chat-welcome")?.remove();
-    const answer = assistantMessage(g.modelName ?? "");
-    answer.dataset.messageId = `${g.messageId}`;
-    this.log.append(answer);
-    this.track(new Reply(answer, () => this.follow()));
+    this.branch.refresh(this.conversationId).then(() => this.follow(), () => { /* the next reload shows it */ });
   }
 
   private resumeAll(): void {

@@ -21,6 +21,7 @@ public static class ChatExtensions
         services.AddScoped<ReplyPrompts>();
         services.AddScoped<ContextBudget>();
         services.AddScoped<ChatPresets>();
+        services.AddScoped<ConversationVersions>();
         services.AddGenerations(clustered: !string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("Redis")));
         services.AddSingleton<ICommittedChangesListener, AccountChangedPush>();
 

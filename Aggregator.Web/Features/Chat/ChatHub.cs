@@ -25,6 +25,7 @@ public sealed partial class ChatHub(
     ReplyPrompts prompts,
     ContextBudget contextBudget,
     ChatPresets presets,
+    ConversationVersions versions,
     ITierQuotas quotas,
     IOptions<ChatOptions> options) : Hub<IChatClient>
 {
@@ -84,13 +85,46 @@ public sealed partial class ChatHub(
         var branch = await conversations.BranchAsync(conversation, Completes);
         var lastQuestion = branch.Messages.LastOrDefault(m => m.Role == MessageRole.User)
             ?? throw new HubException("There is no question to answer again.");
-        var question = await db.Messages.FirstAsync(m => m.Id == lastQuestion.Id, Completes);
+        return await AnswerAgainAsync(conversation, lastQuestion.Id, model);
+    }
+
+    /// <summary>Answers the question of any reply again: a new version beside that reply, which is kept.</summary>
+    public async Task<SendResult> RegenerateReply(Guid conversationId, long replyId, long modelId)
+    {
+        var conversation = await conversations.FindAsync(UserId, conversationId, Completes) ?? throw new HubException(NotFound);
+        await EnsureIdleAsync(conversation.Id);
+        var model = await AllowedModelAsync(modelId);
+        var reply = await db.Messages.Where(m => m.Id == replyId && m.ConversationId == conversation.Id && m.Role == MessageRole.Assistant)
+            .Select(m => new { m.ParentId }).FirstOrDefaultAsync(Completes) ?? throw new HubException("That message is not a reply in this conversation.");
+        return await AnswerAgainAsync(conversation, reply.ParentId ?? throw new HubException("There is no question to answer again."), model);
+    }
+
+    async Task<SendResult> AnswerAgainAsync(Conversation conversation, long questionId, CatalogModel model)
+    {
+        var question = await db.Messages.FirstAsync(m => m.Id == questionId, Completes);
         return await WithinQuotaAsync(async quota =>
         {
             conversation.ModelId = model.Id;
             conversation.UpdatedAt = DateTime.UtcNow;
             return await StartReplyAsync(conversation, question, model, quota);
         });
+    }
+
+    /// <summary>
+    /// Shows another version of a message: the branch through it, down to the newest message under it (kept for the
+    /// next visit). Refused while a reply streams, so the reply being written always stays on the branch shown.
+    /// </summary>
+    public async Task<VersionSwitch> SwitchVersion(Guid conversationId, long messageId)
+    {
+        var conversation = await conversations.FindAsync(UserId, conversationId, Completes) ?? throw new HubException(NotFound);
+        await EnsureIdleAsync(conversation.Id);
+        var (outcome, shown) = await versions.SwitchAsync(conversation, messageId, Completes);
+        return outcome switch
+        {
+            SwitchOutcome.Switched => shown!,
+            SwitchOutcome.Busy => throw new HubException(Busy),
+            _ => throw new HubException("That message is not in this conversation."),
+        };
     }
 
     /// <summary>Edit-and-resend: the changed question becomes a new version beside the original, with a new reply. Nothing is deleted.</summary>
@@ -264,6 +298,8 @@ public sealed partial class ChatHub(
         }).ToList();
         db.Messages.AddRange(replies);
         conversation.CurrentLeafId = null; // the new reply is the newest message: the branch shown ends there
+        // Written even when it was already null here: a version switch may have set it since this conversation was read.
+        if (db.Entry(conversation).State != EntityState.Added) db.Entry(conversation).Property(c => c.CurrentLeafId).IsModified = true;
         try
         {
             await db.SaveChangesAsync(Completes);

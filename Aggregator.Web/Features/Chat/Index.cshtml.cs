@@ -29,6 +29,10 @@ public sealed class IndexModel(
     public IReadOnlyList<MessageView>? CompareColumns { get; private set; }
     public CatalogModel? SelectedModel { get; private set; }
     public int MaxMessageChars => options.Value.MaxMessageChars;
+    ConversationTree tree = new([]);
+
+    /// <summary>The `‹ 2 / 3 ›` control under a message (shown only when it has versions).</summary>
+    public VersionControls VersionsOf(MessageView m) => new(m.Id, tree.Versions(m.Id));
 
     public async Task<IActionResult> OnGetAsync(Guid? id, CancellationToken ct)
     {
@@ -38,6 +42,7 @@ public sealed class IndexModel(
             Conversation = await conversations.FindAsync(userId, conversationId, ct);
             if (Conversation is null) return NotFound();
             var branch = await conversations.BranchAsync(Conversation, ct);
+            tree = branch.Tree;
             Messages = branch.Messages.Select(m => View(m, userId, branch.Tree)).ToList();
             if (await conversations.UndecidedCompareAsync(Conversation, branch, ct) is { } columns)
             {
@@ -104,6 +109,9 @@ public sealed class IndexModel(
         return 0;
     }
 }
+
+/// <summary>A reply as <c>_Reply.cshtml</c> draws it: the message and its ‹ › control (none in a compare column).</summary>
+public sealed record ReplyView(MessageView Message, VersionControls Versions);
 
 /// <param name="Version">This message's place among its versions (1-based); <paramref name="Versions"/> how many there are.</param>
 public sealed record MessageView(long Id, MessageRole Role, string Status, string Text, string Html, int Seq, int Length, bool Live,
