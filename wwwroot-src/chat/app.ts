@@ -7,6 +7,7 @@ import {
 import { ModelPicker } from "./model-picker";
 import { recentModels } from "./preferences";
 import { copyText } from "./render";
+import { ShareActions } from "./sharing";
 import { type ConversationSummary, Sidebar } from "./sidebar";
 
 interface SendResult { conversationId: string; userMessageId: number; assistantMessageId: number }
@@ -66,6 +67,7 @@ export class ChatApp {
 
     this.sidebar = new Sidebar(root, this.hub, () => this.conversationId, () => this.leaveConversation(),
       (title) => this.setTitle(title), (text) => this.announce(text), root.dataset.nextBefore ?? "");
+    new ShareActions(root, this.hub, () => this.conversationId, hubError);
 
     for (const el of this.log.querySelectorAll<HTMLElement>(".msg-assistant")) this.track(new Reply(el, () => this.follow()));
     this.wireComposer();

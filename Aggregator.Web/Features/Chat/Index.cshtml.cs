@@ -28,7 +28,9 @@ public sealed class IndexModel(
     public CatalogModel? SelectedModel { get; private set; }
     public int MaxMessageChars => options.Value.MaxMessageChars;
 
-    public async Task<IActionResult> OnGetAsync(Guid? id, CancellationToken ct)
+    public IReadOnlyList<FolderView> Folders { get; private set; } = [];
+
+    public async Task<IActionResult> OnGetAsync(Guid? id, [FromServices] ConversationPlaces places, CancellationToken ct)
     {
         var userId = User.GetUserId()!;
         if (id is { } conversationId)
@@ -41,6 +43,7 @@ public sealed class IndexModel(
                 SelectedModel = (await catalog.GetAsync(User.GetTier(), ct)).Find(modelId);
         }
         Sidebar = await conversations.ListAsync(userId, null, null, options.Value.SidebarPageSize, ct);
+        Folders = await places.FoldersAsync(userId, ct);
         return Page();
     }
 
@@ -101,3 +104,6 @@ public sealed class IndexModel(
 /// <param name="Version">This message's place among its versions (1-based); <paramref name="Versions"/> how many there are.</param>
 public sealed record MessageView(long Id, MessageRole Role, string Status, string Text, string Html, int Seq, int Length, bool Live,
     MessageStats Stats, string? Error, int Version = 1, int Versions = 1);
+
+/// <summary>What the sidebar shows on load: the first page (pinned first), the user's folders, and which conversation is open.</summary>
+public sealed record SidebarView(ConversationPage Page, IReadOnlyList<FolderView> Folders, Guid? Current);
