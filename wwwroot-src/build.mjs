@@ -26,7 +26,11 @@ const ifStale = process.argv.includes("--if-stale");
 const outputs = ["site.js", "admin.js", "chat.js", "highlight.js", "theme.js", "site.css", "icons.svg"].map((f) => path.join(dist, f));
 
 // bootstrap-icons glyphs used in Features/**/*.cshtml and wwwroot-src/**/*.ts (as icon("name")); only these ship.
-const icons = ["check2", "chevron-down", "chevron-left", "chevron-right", "layout-three-columns", "list", "lock-fill", "pencil", "sliders", "star", "star-fill", "trash"];
+const icons = [
+  "archive", "box-arrow-up", "check2", "chevron-down", "chevron-left", "chevron-right", "download", "folder",
+  "folder-plus", "layout-three-columns", "list", "lock-fill", "paperclip", "pencil", "pin-angle", "pin-angle-fill",
+  "share", "sliders", "star", "star-fill", "three-dots", "trash"
+];
 
 // Progress for the person waiting. Under MSBuild (the Aggregator.Web target) stdout is a pipe that a plain
 // `dotnet run` never shows, so a first run would sit silent for a minute: write to the terminal itself too.

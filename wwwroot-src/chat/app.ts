@@ -9,6 +9,7 @@ import { ChatInstructions } from "./instructions";
 import { ModelPicker } from "./model-picker";
 import { recentModels } from "./preferences";
 import { copyText } from "./render";
+import { ShareActions } from "./sharing";
 import { type ConversationSummary, Sidebar } from "./sidebar";
 import { Branch } from "./versions";
 
@@ -72,6 +73,7 @@ export class ChatApp {
 
     this.sidebar = new Sidebar(root, this.hub, () => this.conversationId, () => this.leaveConversation(),
       (title) => this.setTitle(title), (text) => this.announce(text), root.dataset.nextBefore ?? "");
+    new ShareActions(root, this.hub, () => this.conversationId, hubError);
 
     this.compare = new CompareBar(root);
     this.instructions = new ChatInstructions(root, {

@@ -1,9 +1,11 @@
 using Aggregator.Web.Data;
 using Aggregator.Web.Features.Account;
 using Aggregator.Web.Features.Catalog;
+using Aggregator.Web.Features.Sharing;
 using Aggregator.Web.Upstream;
 using Aggregator.Web.Upstream.Usage;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -238,6 +240,56 @@ public sealed partial class ChatHub(
 
     public async Task<ConversationSummary> Restore(Guid conversationId) =>
         await conversations.RestoreAsync(UserId, conversationId, Completes) ?? throw new HubException(NotFound);
+
+    // The sidebar's places (pin, archive, folders) and share links: services of their own, the owner checked in their queries.
+    public Task<ConversationSummary> Pin(Guid conversationId, bool pinned, [FromServices] ConversationPlaces places) =>
+        PlacedAsync(places.PinAsync(UserId, conversationId, pinned, Completes));
+
+    public Task<ConversationSummary> Archive(Guid conversationId, bool archived, [FromServices] ConversationPlaces places) =>
+        PlacedAsync(places.ArchiveAsync(UserId, conversationId, archived, Completes));
+
+    public Task<ConversationSummary> MoveToFolder(Guid conversationId, Guid? folderId, [FromServices] ConversationPlaces places) =>
+        PlacedAsync(places.MoveAsync(UserId, conversationId, folderId, Completes), "This conversation or folder does not exist.");
+
+    public Task<List<ConversationSummary>> ListArchived([FromServices] ConversationPlaces places) => places.ArchivedAsync(UserId, Aborted);
+
+    public Task<List<FolderView>> ListFolders([FromServices] ConversationPlaces places) => places.FoldersAsync(UserId, Aborted);
+
+    public Task<FolderView> CreateFolder(string name, [FromServices] ConversationPlaces places) =>
+        Refusing(places.CreateFolderAsync(UserId, name, Completes));
+
+    public async Task<FolderView> RenameFolder(Guid folderId, string name, [FromServices] ConversationPlaces places) =>
+        await Refusing(places.RenameFolderAsync(UserId, folderId, name, Completes)) ?? throw new HubException(NoFolder);
+
+    public async Task DeleteFolder(Guid folderId, [FromServices] ConversationPlaces places)
+    {
+        if (!await places.DeleteFolderAsync(UserId, folderId, Completes)) throw new HubException(NoFolder);
+    }
+
+    /// <returns>The link's path (<c>/s/…</c>); its secret is in no row and no log.</returns>
+    public async Task<string> CreateShare(Guid conversationId, bool includeAttachments, [FromServices] ShareLinks shares) =>
+        ShareLinks.PathPrefix + (await shares.CreateAsync(UserId, conversationId, includeAttachments, Completes) ?? throw new HubException(NotFound));
+
+    const string NoFolder = "This folder does not exist.";
+
+    async Task<ConversationSummary> PlacedAsync(Task<ConversationSummary?> change, string notFound = NotFound)
+    {
+        var summary = await change ?? throw new HubException(notFound);
+        await Clients.User(UserId).ConversationChanged(summary); // the user's other tabs move it too
+        return summary;
+    }
+
+    static async Task<T> Refusing<T>(Task<T> change)
+    {
+        try
+        {
+            return await change;
+        }
+        catch (PlaceException ex)
+        {
+            throw new HubException(ex.Message);
+        }
+    }
 
     public async Task SetModel(Guid conversationId, long modelId)
     {

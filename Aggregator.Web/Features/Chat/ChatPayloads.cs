@@ -40,7 +40,8 @@ public sealed record MessageStats(string? ModelName, int? PromptTokens, int? Com
 public sealed record GenerationCompletedEvent(Guid ConversationId, long MessageId, string Status, int Seq, string Content, string Html,
     MessageStats Stats, string? Error);
 
-public sealed record ConversationSummary(Guid Id, string Title, DateTime UpdatedAt, long? ModelId);
+/// <param name="Pinned">Shown on top of the sidebar; <paramref name="FolderId"/> the user's folder it is in; <paramref name="Archived"/> out of the list.</param>
+public sealed record ConversationSummary(Guid Id, string Title, DateTime UpdatedAt, long? ModelId, bool Pinned = false, Guid? FolderId = null, bool Archived = false);
 
 public sealed record ConversationPage(IReadOnlyList<ConversationSummary> Items, DateTime? NextBefore);
 

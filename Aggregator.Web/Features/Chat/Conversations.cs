@@ -20,23 +20,34 @@ public sealed class Conversations(AppDbContext db)
     public Task<Conversation?> FindAsync(string userId, Guid id, CancellationToken ct) =>
         Owned(userId).FirstOrDefaultAsync(c => c.Id == id, ct);
 
-    /// <summary>Newest first, keyset-paged on UpdatedAt; <paramref name="search"/> matches title or any message.</summary>
+    /// <summary>
+    /// Newest first, keyset-paged on UpdatedAt, archived ones left out; the pinned ones all come first on the
+    /// first page. <paramref name="search"/> matches the title or any message row, on any branch.
+    /// </summary>
     public async Task<ConversationPage> ListAsync(string userId, string? search, DateTime? before, int pageSize, CancellationToken ct)
     {
-        var query = Owned(userId);
-        if (before is { } b) query = query.Where(c => c.UpdatedAt < b);
+        var query = Owned(userId).Where(c => c.ArchivedAt == null);
         if (!string.IsNullOrWhiteSpace(search))
         {
             var term = search.Trim().ToLowerInvariant();
             query = query.Where(c => c.Title.ToLower().Contains(term) || c.Messages.Any(m => m.Content.ToLower().Contains(term)));
         }
-        var items = await query.OrderByDescending(c => c.UpdatedAt)
+        var pinned = before is null
+            ? await query.Where(c => c.PinnedAt != null).OrderByDescending(c => c.PinnedAt).Take(PinnedMax).Select(SummaryOf).ToListAsync(ct)
+            : [];
+        var rest = query.Where(c => c.PinnedAt == null);
+        if (before is { } b) rest = rest.Where(c => c.UpdatedAt < b);
+        var items = await rest.OrderByDescending(c => c.UpdatedAt)
             .Take(pageSize + 1)
-            .Select(c => new ConversationSummary(c.Id, c.Title, c.UpdatedAt, c.ModelId))
+            .Select(SummaryOf)
             .ToListAsync(ct);
         var next = items.Count > pageSize ? items[pageSize - 1].UpdatedAt : (DateTime?)null;
-        return new ConversationPage(items.Take(pageSize).ToList(), next);
+        return new ConversationPage([.. pinned, .. items.Take(pageSize)], next);
     }
+
+    const int PinnedMax = 200;
+    static readonly System.Linq.Expressions.Expression<Func<Conversation, ConversationSummary>> SummaryOf =
+        c => new ConversationSummary(c.Id, c.Title, c.UpdatedAt, c.ModelId, c.PinnedAt != null, c.FolderId, c.ArchivedAt != null);
 
     /// <summary>A new conversation, added to the unit of work; saved with the caller's next save (the first question and its reply).</summary>
     public Conversation Create(string userId, long? modelId) =>
@@ -113,7 +124,7 @@ public sealed class Conversations(AppDbContext db)
             .Select(m => new ChatTurn(m.Role, m.Content)).ToList();
     }
 
-    public static ConversationSummary Summary(Conversation c) => new(c.Id, c.Title, c.UpdatedAt, c.ModelId);
+    public static ConversationSummary Summary(Conversation c) => new(c.Id, c.Title, c.UpdatedAt, c.ModelId, c.PinnedAt != null, c.FolderId, c.ArchivedAt != null);
 
     /// <summary>The automatic title: the first line of the first question, cut at a word boundary.</summary>
     public static string TitleFrom(string firstQuestion)

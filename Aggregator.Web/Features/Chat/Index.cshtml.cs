@@ -34,7 +34,9 @@ public sealed class IndexModel(
     /// <summary>The `‹ 2 / 3 ›` control under a message (shown only when it has versions).</summary>
     public VersionControls VersionsOf(MessageView m) => new(m.Id, tree.Versions(m.Id));
 
-    public async Task<IActionResult> OnGetAsync(Guid? id, CancellationToken ct)
+    public IReadOnlyList<FolderView> Folders { get; private set; } = [];
+
+    public async Task<IActionResult> OnGetAsync(Guid? id, [FromServices] ConversationPlaces places, CancellationToken ct)
     {
         var userId = User.GetUserId()!;
         if (id is { } conversationId)
@@ -53,6 +55,7 @@ public sealed class IndexModel(
                 SelectedModel = (await catalog.GetAsync(User.GetTier(), ct)).Find(modelId);
         }
         Sidebar = await conversations.ListAsync(userId, null, null, options.Value.SidebarPageSize, ct);
+        Folders = await places.FoldersAsync(userId, ct);
         return Page();
     }
 
@@ -116,3 +119,6 @@ public sealed record ReplyView(MessageView Message, VersionControls Versions);
 /// <param name="Version">This message's place among its versions (1-based); <paramref name="Versions"/> how many there are.</param>
 public sealed record MessageView(long Id, MessageRole Role, string Status, string Text, string Html, int Seq, int Length, bool Live,
     MessageStats Stats, string? Error, int Version = 1, int Versions = 1);
+
+/// <summary>What the sidebar shows on load: the first page (pinned first), the user's folders, and which conversation is open.</summary>
+public sealed record SidebarView(ConversationPage Page, IReadOnlyList<FolderView> Folders, Guid? Current);
