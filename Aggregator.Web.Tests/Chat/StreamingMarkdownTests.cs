@@ -17,6 +17,9 @@ public sealed class StreamingMarkdownTests
         "| a | b |\n|:--|--:|\n| 1 | 2 |\n\n| c |\n|---|\n| 3 |\n\nText with a footnote[^1].\n\n[^1]: The note.\n\nlast",
         "Setext\n======\n\n2024 was a year.\n\n1) paren list\n2) two\n\n*emphasis* starts here\n\n**bold** too\n\n```\nunclosed fence at the end\n\nstill code",
         "crlf line\r\n\r\nnext paragraph\r\n\r\n```js\r\nlet x;\r\n\r\n```\r\n\r\nend\r\n",
+        // Maths: a $$ block may hold blank lines; \( \[ and $ spans live inside paragraphs.
+        "Energy $E=mc^2$ and \\(a^2+b^2\\).\n\n$$\n\\begin{aligned}\nx &= 1\n\n\\\\ y &= 2\n\\end{aligned}\n$$\n\nAfter the display.\n\n$$\nunclosed maths at the end\n\nstill maths",
+        "Display:\n\\[\n\\frac{1}{2}\n\\]\n\nPrices $5 and $10, powers x^2.\n\n- item $x_i$\n\n- item \\(y\\)\n\n```\n$$\n\ncode, not maths\n```\n\n  $$\n  indented fence\n\n  $$\n\ndone $$a$$",
     };
 
     [Theory]

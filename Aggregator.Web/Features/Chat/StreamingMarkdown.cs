@@ -5,7 +5,7 @@ namespace Aggregator.Web.Features.Chat;
 /// block boundary) are rendered once and kept; each snapshot renders only the open tail after them.
 /// So a tick costs the size of the last block, not of the whole reply (a 20,000-character answer was
 /// parsed whole, several times a second, for every stream).
-/// A boundary is a blank line outside a fenced code block that is followed by a line starting a new,
+/// A boundary is a blank line outside a fenced code or maths block that is followed by a line starting a new,
 /// unrelated block: not indented (a list item's continuation, indented code) and not a list item or a
 /// quote (which may continue the block before: one loose list, one quote). Rendered apart, the pieces
 /// give the HTML the whole text gives. The final HTML is still rendered from the whole text
@@ -113,13 +113,22 @@ public sealed class StreamingMarkdown(MarkdownRenderer renderer)
         return count >= 3;
     }
 
-    /// <summary>A code fence: up to three spaces, then three or more backticks or tildes.</summary>
+    /// <summary>
+    /// A code fence (up to three spaces, then three or more backticks or tildes) or a maths fence (exactly
+    /// <c>$$</c> alone on its line: Markdig's MathBlockParser), whose blank lines belong to the block too.
+    /// </summary>
     static bool IsFence(ReadOnlySpan<char> line, out char fence, out int length)
     {
         fence = '\0';
         length = 0;
         var i = 0;
         while (i < line.Length && i < 3 && line[i] == ' ') i++;
+        if (i + 1 < line.Length && line[i] == '$' && line[i + 1] == '$' && line[(i + 2)..].IsWhiteSpace())
+        {
+            fence = '$';
+            length = 2;
+            return true;
+        }
         if (i >= line.Length || line[i] is not ('`' or '~')) return false;
         var c = line[i];
         var start = i;
