@@ -6,7 +6,9 @@ import {
 } from "./messages";
 import { ModelPicker } from "./model-picker";
 import { recentModels } from "./preferences";
+import { collapseIfLong } from "./polish";
 import { copyText } from "./render";
+import { wireShortcuts } from "./shortcuts";
 import { type ConversationSummary, Sidebar } from "./sidebar";
 
 interface SendResult { conversationId: string; userMessageId: number; assistantMessageId: number }
@@ -68,9 +70,16 @@ export class ChatApp {
       (title) => this.setTitle(title), (text) => this.announce(text), root.dataset.nextBefore ?? "");
 
     for (const el of this.log.querySelectorAll<HTMLElement>(".msg-assistant")) this.track(new Reply(el, () => this.follow()));
+    for (const el of this.log.querySelectorAll<HTMLElement>(".msg-user")) collapseIfLong(el);
     this.wireComposer();
     this.wireLog();
     this.wireSidebarToggle();
+    wireShortcuts(root, {
+      picker: () => this.picker,
+      streaming: () => [...this.replies.values()].some((r) => r.streaming),
+      stop: () => void this.stop(),
+      composer: this.input,
+    });
     this.scrollToBottom();
   }
 
