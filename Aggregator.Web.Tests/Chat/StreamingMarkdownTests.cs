@@ -31,7 +31,7 @@ public sealed class StreamingMarkdownTests
         for (var length = 1; length <= reply.Length; length += 3)
         {
             var prefix = reply[..length];
-            Assert.Equal(renderer.Render(prefix), streaming.Render(prefix));
+            Assert.Equal(StreamingMarkdown.RenderSoFar(renderer, prefix), streaming.Render(prefix));
         }
         Assert.Equal(renderer.Render(reply), streaming.Render(reply));
     }
@@ -49,6 +49,33 @@ public sealed class StreamingMarkdownTests
         Assert.True(streaming.RenderedChars < wholeEachTime / 50,
             $"{streaming.RenderedChars:N0} characters rendered over {snapshots} snapshots; whole-text rendering is about {wholeEachTime:N0}");
         Assert.Equal(renderer.Render(reply), streaming.Render(reply));
+    }
+
+    [Fact]
+    public void A_table_being_written_shows_as_plain_text_until_its_delimiter_row_is_complete()
+    {
+        const string reply = "Results:\n\n| Name | Score |\n|------|------:|\n| Ann | 3 |\n\nDone.";
+        var streaming = new StreamingMarkdown(renderer);
+        var delimiterEnd = reply.IndexOf("|\n| Ann", StringComparison.Ordinal) + 1;
+        for (var length = reply.IndexOf('|'); length <= reply.Length; length++)
+        {
+            var html = streaming.Render(reply[..length]);
+            if (length <= delimiterEnd)
+            {
+                Assert.DoesNotContain("|", html); // no pipes flash, and no half-table
+                Assert.DoesNotContain("<table", html);
+                if (length >= reply.IndexOf("Name", StringComparison.Ordinal) + 4) Assert.Contains("<p class=\"md-pending\">Name", html);
+            }
+            else Assert.Contains("<table>", html);
+        }
+        Assert.Equal(renderer.Render(reply), streaming.Render(reply));
+    }
+
+    [Fact]
+    public void Pipes_inside_a_code_fence_are_code_not_a_pending_table()
+    {
+        const string reply = "```\n| not | a table |";
+        Assert.Equal(renderer.Render(reply), new StreamingMarkdown(renderer).Render(reply));
     }
 
     [Fact]
