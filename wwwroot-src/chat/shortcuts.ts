@@ -47,6 +47,11 @@ export function wireShortcuts(root: HTMLElement, targets: ShortcutTargets): void
       if (e.defaultPrevented || dialog.open || document.querySelector("dialog[open]")) return;
       const picker = targets.picker();
       if (picker?.isOpen) { e.preventDefault(); picker.close(true); return; }
+      if (root.classList.contains("sidebar-open")) { // the phone's sliding sidebar is a popup too
+        e.preventDefault();
+        root.querySelector<HTMLButtonElement>("#sidebar-toggle")?.click();
+        return;
+      }
       if (typingIn(e.target) && e.target !== targets.composer) return; // an edit or rename field's own Esc
       if (targets.streaming()) { e.preventDefault(); targets.stop(); }
     } else if (command || e.altKey || typingIn(e.target) || dialog.open) {
@@ -80,7 +85,7 @@ function shortcutsDialog(): HTMLDialogElement {
   dialog.dataset.testid = "shortcuts-dialog";
   dialog.setAttribute("aria-labelledby", "shortcuts-title");
   dialog.innerHTML = '<div class="shortcuts-head"><h2 class="h5 mb-0" id="shortcuts-title">Keyboard shortcuts</h2>' +
-    `<button type="button" class="btn btn-sm btn-icon" data-close>${icon("x-lg")}<span class="visually-hidden">Close</span></button></div>` +
+    `<button type="button" class="btn btn-sm btn-icon" data-close autofocus>${icon("x-lg")}<span class="visually-hidden">Close</span></button></div>` +
     '<dl class="shortcuts-list"></dl>';
   const dl = dialog.querySelector("dl")!;
   for (const [keys, what] of list) {
@@ -100,12 +105,11 @@ function shortcutsDialog(): HTMLDialogElement {
   dialog.addEventListener("keydown", (e) => {
     if (e.key !== "Tab") return;
     const focusable = [...dialog.querySelectorAll<HTMLElement>("button, [href], input, [tabindex]:not([tabindex='-1'])")];
-    const first = focusable[0], last = focusable[focusable.length - 1];
-    if (!first) return;
-    if (e.shiftKey ? document.activeElement === first : document.activeElement === last) {
-      e.preventDefault();
-      (e.shiftKey ? last : first).focus();
-    }
+    if (focusable.length === 0) return;
+    e.preventDefault();
+    const at = focusable.indexOf(document.activeElement as HTMLElement);
+    const next = at < 0 ? 0 : (at + (e.shiftKey ? -1 : 1) + focusable.length) % focusable.length;
+    focusable[next].focus();
   });
   document.body.append(dialog);
   return dialog;
