@@ -288,7 +288,8 @@ public sealed class RenderingJourneyTests(BrowserFixture browser, ChatKestrelApp
         await page.Keyboard.PressAsync("Escape"); // the open sidebar covers its toggle: Esc closes it
         await Expect(page.Locator("#sidebar-toggle")).ToHaveAttributeAsync("aria-expanded", "false");
         Assert.Equal("none", await page.EvaluateAsync<string>(shadow));
-        // No shadow-casting element sticks out at the left edge either.
+        // Once slid away (a 0.2 s transition), nothing of it is left at the left edge either.
+        await page.WaitForFunctionAsync("() => getComputedStyle(document.getElementById('chat-sidebar')).visibility === 'hidden'");
         Assert.False(await page.EvaluateAsync<bool>("() => !!document.elementFromPoint(1, innerHeight / 2)?.closest('#chat-sidebar')"));
     }, new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 375, Height = 740 }, IsMobile = true, HasTouch = true });
 
