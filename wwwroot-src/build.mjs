@@ -23,13 +23,13 @@ const installedLock = path.join(root, "node_modules", ".package-lock.json");
 // MSBuild passes --if-stale: it already compared inputs and outputs, but a build that waited for
 // the lock may find the work done by the build that held it.
 const ifStale = process.argv.includes("--if-stale");
-const outputs = ["site.js", "admin.js", "chat.js", "highlight.js", "theme.js", "site.css", "icons.svg"].map((f) => path.join(dist, f));
+const outputs = ["site.js", "admin.js", "chat.js", "highlight.js", "maths.js", "theme.js", "site.css", "maths.css", "icons.svg"].map((f) => path.join(dist, f));
 
 // bootstrap-icons glyphs used in Features/**/*.cshtml and wwwroot-src/**/*.ts (as icon("name")); only these ship.
 const icons = [
-  "archive", "box-arrow-up", "check2", "chevron-down", "chevron-left", "chevron-right", "download", "folder",
-  "folder-plus", "layout-three-columns", "list", "lock-fill", "paperclip", "pencil", "pin-angle", "pin-angle-fill",
-  "share", "sliders", "star", "star-fill", "three-dots", "trash"
+  "archive", "box-arrow-up", "check2", "chevron-down", "chevron-left", "chevron-right", "clipboard", "download",
+  "folder", "folder-plus", "keyboard", "layout-three-columns", "list", "lock-fill", "paperclip", "pencil",
+  "pin-angle", "pin-angle-fill", "share", "sliders", "star", "star-fill", "three-dots", "trash", "x-lg"
 ];
 
 // Progress for the person waiting. Under MSBuild (the Aggregator.Web target) stdout is a pipe that a plain
@@ -117,17 +117,21 @@ async function build() {
   };
   await Promise.all([
     // One self-contained module per page kind: nothing shared is worth a chunk (Bootstrap is on
-    // every page through site.js; SignalR only in chat.js). highlight.js is a module of its own that
-    // chat.js imports by its fingerprinted URL once a code block shows.
+    // every page through site.js; SignalR only in chat.js). highlight.js and maths.js (KaTeX) are modules of
+    // their own that chat.js imports by their fingerprinted URLs once a code block or maths shows.
     esbuild.build({
       ...common,
-      entryPoints: { site: "wwwroot-src/site.ts", admin: "wwwroot-src/admin.ts", chat: "wwwroot-src/chat.ts", highlight: "wwwroot-src/highlight.ts" },
+      entryPoints: {
+        site: "wwwroot-src/site.ts", admin: "wwwroot-src/admin.ts", chat: "wwwroot-src/chat.ts", highlight: "wwwroot-src/highlight.ts",
+        maths: "wwwroot-src/maths.ts",
+      },
       outdir: dist,
       format: "esm",
     }),
     // Classic script loaded in <head>: sets the theme before the first paint (no flash, no inline script).
     esbuild.build({ ...common, entryPoints: { theme: "wwwroot-src/theme.ts" }, outdir: dist, format: "iife" }),
     buildCss(esbuild),
+    buildMathsCss(esbuild),
   ]);
   writeIconSprite();
   fs.writeFileSync(stamp, new Date().toISOString());
@@ -171,6 +175,23 @@ async function buildCss(esbuild) {
     entryPoints: { site: "wwwroot-src/site.css" },
     outdir: dist,
     plugins: [purgedBootstrap],
+  });
+}
+
+/**
+ * KaTeX's stylesheet (dist/maths.css, linked by the chat page) with its fonts copied next to it: served from
+ * our own origin (CSP font-src 'self'), never a CDN. Browsers fetch only the woff2 faces a formula uses.
+ */
+async function buildMathsCss(esbuild) {
+  await esbuild.build({
+    bundle: true,
+    minify: true,
+    logLevel: "warning",
+    legalComments: "none",
+    entryPoints: { maths: "node_modules/katex/dist/katex.css" },
+    outdir: dist,
+    loader: { ".woff2": "file", ".woff": "file", ".ttf": "file" },
+    assetNames: "fonts/[name]-[hash]",
   });
 }
 

@@ -17,6 +17,9 @@ public sealed class StreamingMarkdownTests
         "| a | b |\n|:--|--:|\n| 1 | 2 |\n\n| c |\n|---|\n| 3 |\n\nText with a footnote[^1].\n\n[^1]: The note.\n\nlast",
         "Setext\n======\n\n2024 was a year.\n\n1) paren list\n2) two\n\n*emphasis* starts here\n\n**bold** too\n\n```\nunclosed fence at the end\n\nstill code",
         "crlf line\r\n\r\nnext paragraph\r\n\r\n```js\r\nlet x;\r\n\r\n```\r\n\r\nend\r\n",
+        // Maths: a $$ block may hold blank lines; \( \[ and $ spans live inside paragraphs.
+        "Energy $E=mc^2$ and \\(a^2+b^2\\).\n\n$$\n\\begin{aligned}\nx &= 1\n\n\\\\ y &= 2\n\\end{aligned}\n$$\n\nAfter the display.\n\n$$\nunclosed maths at the end\n\nstill maths",
+        "Display:\n\\[\n\\frac{1}{2}\n\\]\n\nPrices $5 and $10, powers x^2.\n\n- item $x_i$\n\n- item \\(y\\)\n\n```\n$$\n\ncode, not maths\n```\n\n  $$\n  indented fence\n\n  $$\n\ndone $$a$$",
     };
 
     [Theory]
@@ -28,7 +31,7 @@ public sealed class StreamingMarkdownTests
         for (var length = 1; length <= reply.Length; length += 3)
         {
             var prefix = reply[..length];
-            Assert.Equal(renderer.Render(prefix), streaming.Render(prefix));
+            Assert.Equal(StreamingMarkdown.RenderSoFar(renderer, prefix), streaming.Render(prefix));
         }
         Assert.Equal(renderer.Render(reply), streaming.Render(reply));
     }
@@ -46,6 +49,33 @@ public sealed class StreamingMarkdownTests
         Assert.True(streaming.RenderedChars < wholeEachTime / 50,
             $"{streaming.RenderedChars:N0} characters rendered over {snapshots} snapshots; whole-text rendering is about {wholeEachTime:N0}");
         Assert.Equal(renderer.Render(reply), streaming.Render(reply));
+    }
+
+    [Fact]
+    public void A_table_being_written_shows_as_plain_text_until_its_delimiter_row_is_complete()
+    {
+        const string reply = "Results:\n\n| Name | Score |\n|------|------:|\n| Ann | 3 |\n\nDone.";
+        var streaming = new StreamingMarkdown(renderer);
+        var delimiterEnd = reply.IndexOf("|\n| Ann", StringComparison.Ordinal) + 1;
+        for (var length = reply.IndexOf('|'); length <= reply.Length; length++)
+        {
+            var html = streaming.Render(reply[..length]);
+            if (length <= delimiterEnd)
+            {
+                Assert.DoesNotContain("|", html); // no pipes flash, and no half-table
+                Assert.DoesNotContain("<table", html);
+                if (length >= reply.IndexOf("Name", StringComparison.Ordinal) + 4) Assert.Contains("<p class=\"md-pending\">Name", html);
+            }
+            else Assert.Contains("<table>", html);
+        }
+        Assert.Equal(renderer.Render(reply), streaming.Render(reply));
+    }
+
+    [Fact]
+    public void Pipes_inside_a_code_fence_are_code_not_a_pending_table()
+    {
+        const string reply = "```\n| not | a table |";
+        Assert.Equal(renderer.Render(reply), new StreamingMarkdown(renderer).Render(reply));
     }
 
     [Fact]

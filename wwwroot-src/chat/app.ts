@@ -8,8 +8,10 @@ import {
 import { ChatInstructions } from "./instructions";
 import { ModelPicker } from "./model-picker";
 import { recentModels } from "./preferences";
+import { collapseIfLong } from "./polish";
 import { copyText } from "./render";
 import { ShareActions } from "./sharing";
+import { wireShortcuts } from "./shortcuts";
 import { type ConversationSummary, Sidebar } from "./sidebar";
 import { Branch } from "./versions";
 
@@ -85,9 +87,16 @@ export class ChatApp {
       added: (el) => { if (el.classList.contains("msg-assistant")) this.track(new Reply(el, () => this.follow())); },
     });
     for (const el of this.log.querySelectorAll<HTMLElement>(".msg-assistant")) this.track(new Reply(el, () => this.follow()));
+    for (const el of this.log.querySelectorAll<HTMLElement>(".msg-user")) collapseIfLong(el);
     this.wireComposer();
     this.wireLog();
     this.wireSidebarToggle();
+    wireShortcuts(root, {
+      picker: () => this.picker,
+      streaming: () => [...this.replies.values()].some((r) => r.streaming),
+      stop: () => void this.stop(),
+      composer: this.input,
+    });
     this.scrollToBottom();
   }
 

@@ -2,6 +2,8 @@
 // snapshots (~150 ms) alongside the raw token deltas. The body shows the latest snapshot and a
 // plain-text tail of the tokens that arrived after it, so every token is visible at once and the
 // Markdown you see while streaming is the same rendering a reload or the final message shows.
+import { icon } from "../icons";
+import { collapseIfLong, plainTail, typingIndicator } from "./polish";
 import { enhance, formatStats, type MessageStats } from "./render";
 
 /** html, when present: the rendering of the whole reply up to and including this delta (a snapshot riding on it). */
@@ -34,6 +36,7 @@ export class Reply {
   private tailStart: number;
   readonly body: HTMLElement;
   private readonly tailEl: HTMLElement;
+  private readonly typingEl: HTMLElement;
 
   constructor(readonly el: HTMLElement, private readonly onChange: () => void) {
     this.seq = Number(el.dataset.seq ?? 0);
@@ -44,7 +47,14 @@ export class Reply {
     this.tailStart = this.htmlLength;
     this.body = el.querySelector(".msg-body")!;
     this.tailEl = el.querySelector(".msg-tail")!;
+    this.typingEl = el.querySelector(".msg-typing") ?? this.tailEl.insertAdjacentElement("afterend", typingIndicator()) as HTMLElement;
     enhance(this.body);
+    this.showTyping();
+  }
+
+  /** The typing indicator stands in for the reply until its first token. */
+  private showTyping(): void {
+    this.typingEl.hidden = !(this.streaming && this.source.length === 0);
   }
 
   get id(): number { return Number(this.el.dataset.messageId); }
@@ -96,6 +106,7 @@ export class Reply {
     enhance(this.body);
     this.tail = "";
     this.tailEl.textContent = "";
+    this.showTyping();
     this.el.querySelector(".msg-meta")!.textContent = formatStats(c.stats);
     const error = this.el.querySelector<HTMLElement>(".msg-error")!;
     error.textContent = c.error ?? "";
@@ -110,8 +121,10 @@ export class Reply {
   }
 
   private paintTail(): void {
-    const visible = this.tail.slice(Math.max(0, this.htmlLength - this.tailStart));
-    this.tailEl.textContent = visible;
+    const from = Math.max(0, this.htmlLength - this.tailStart);
+    const start = this.tailStart + from;
+    this.tailEl.textContent = plainTail(this.tail.slice(from), start === 0 || this.source[start - 1] === "\n");
+    this.showTyping();
     this.onChange();
   }
 }
@@ -123,6 +136,7 @@ export function userMessage(text: string): HTMLElement {
   el.innerHTML = '<h2 class="visually-hidden">You said</h2><div class="msg-body"></div>' +
     '<div class="msg-actions"><button type="button" class="btn btn-sm btn-link" data-action="edit" data-testid="edit">Edit</button></div>';
   el.querySelector(".msg-body")!.textContent = text;
+  collapseIfLong(el);
   return el;
 }
 
@@ -133,9 +147,9 @@ export function assistantMessage(modelName: string): HTMLElement {
   el.dataset.status = "streaming";
   el.dataset.seq = "0";
   el.dataset.length = "0";
-  el.innerHTML = '<h2 class="visually-hidden">Reply</h2><div class="msg-body md"></div><div class="msg-tail"></div>' +
+  el.innerHTML = '<h2 class="visually-hidden">Reply</h2><div class="msg-body md"></div><div class="msg-tail"></div>' + typingIndicator().outerHTML +
     '<p class="msg-state d-none" data-testid="message-state"></p><p class="msg-error d-none" role="alert"></p><footer class="msg-meta small text-body-secondary" data-testid="message-meta"></footer>' +
-    '<div class="msg-actions"><button type="button" class="btn btn-sm btn-link" data-action="copy">Copy</button>' +
+    `<div class="msg-actions"><button type="button" class="btn btn-sm btn-link" data-action="copy">${icon("clipboard")} <span class="btn-label">Copy</span></button>` +
     '<button type="button" class="btn btn-sm btn-link" data-action="regenerate" data-testid="regenerate">Regenerate</button></div>';
   el.querySelector(".msg-meta")!.textContent = modelName;
   return el;

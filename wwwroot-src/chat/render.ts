@@ -1,5 +1,8 @@
 // What happens to server-rendered Markdown once it is in the page: code highlighting (dist/highlight.js,
-// loaded on demand) and copy buttons (no inline script or style: CSP), and the one-line stats under a reply.
+// loaded on demand), maths (KaTeX, likewise) and copy buttons (no inline script or style: CSP), and the one-line
+// stats under a reply.
+import { icon } from "../icons";
+import { typesetMaths } from "./maths";
 type Highlighter = { highlight(code: HTMLElement, language: string): void };
 let highlighter: Promise<Highlighter> | null = null;
 
@@ -10,8 +13,9 @@ function loadHighlighter(): Promise<Highlighter> {
   return highlighter;
 }
 
-/** Adds copy buttons to the code blocks of a freshly rendered message body, and highlights them once loaded. */
+/** Adds copy buttons to the code blocks of a freshly rendered message body, highlights them and typesets maths. */
 export function enhance(body: HTMLElement): void {
+  typesetMaths(body);
   for (const code of body.querySelectorAll<HTMLElement>("pre > code")) {
     const language = [...code.classList].find((c) => c.startsWith("language-"))?.slice(9);
     if (language) void loadHighlighter().then((h) => h.highlight(code, language), () => { /* stays plain text */ });
@@ -27,7 +31,7 @@ export function enhance(body: HTMLElement): void {
     copy.type = "button";
     copy.className = "btn btn-sm code-copy";
     copy.dataset.action = "copy-code";
-    copy.textContent = "Copy";
+    copy.innerHTML = `${icon("clipboard")} <span class="btn-label">Copy</span>`;
     copy.setAttribute("aria-label", `Copy ${language ?? ""} code`.replace("  ", " "));
     bar.append(label, copy);
     pre.replaceWith(wrapper);
@@ -35,14 +39,15 @@ export function enhance(body: HTMLElement): void {
   }
 }
 
+/** Copies, then says so on the button for a moment (its label only: the icon stays). */
 export async function copyText(text: string, button: HTMLElement): Promise<void> {
+  const label = button.querySelector<HTMLElement>(".btn-label") ?? button;
   try {
     await navigator.clipboard.writeText(text);
-    const before = button.textContent;
-    button.textContent = "Copied";
-    setTimeout(() => (button.textContent = before), 1500);
+    label.textContent = "Copied";
+    setTimeout(() => (label.textContent = "Copy"), 1500);
   } catch {
-    button.textContent = "Copy failed";
+    label.textContent = "Copy failed";
   }
 }
 

@@ -13,7 +13,8 @@ namespace Aggregator.Web.Features.Chat;
 /// third-party fetch from a model's say-so), table alignment uses classes (CSP forbids style
 /// attributes). Extensions that could emit attributes or embeds (generic attributes, media links)
 /// are deliberately left out, and so are superscript and subscript (<c>^x^</c>, <c>~x~</c>): models write
-/// maths such as <c>$E=mc^2$</c> and <c>a~i~</c>, which those would mangle.
+/// maths such as <c>$E=mc^2$</c> and <c>a~i~</c>, which those would mangle. Maths itself is marked out as
+/// escaped TeX for the page's KaTeX (<see cref="MarkdownMaths"/>).
 /// </summary>
 public sealed class MarkdownRenderer
 {
@@ -28,6 +29,7 @@ public sealed class MarkdownRenderer
         .UseFootnotes()
         .UseAutoLinks()
         .UseReferralLinks("noopener", "noreferrer", "nofollow")
+        .Use<MarkdownMaths>()
         .Build();
 
     public string Render(string markdown)

@@ -5,11 +5,14 @@ namespace Aggregator.Web.Features.Chat;
 /// block boundary) are rendered once and kept; each snapshot renders only the open tail after them.
 /// So a tick costs the size of the last block, not of the whole reply (a 20,000-character answer was
 /// parsed whole, several times a second, for every stream).
-/// A boundary is a blank line outside a fenced code block that is followed by a line starting a new,
+/// A boundary is a blank line outside a fenced code or maths block that is followed by a line starting a new,
 /// unrelated block: not indented (a list item's continuation, indented code) and not a list item or a
 /// quote (which may continue the block before: one loose list, one quote). Rendered apart, the pieces
 /// give the HTML the whole text gives. The final HTML is still rendered from the whole text
 /// (reference links and footnotes can point backwards across blocks).
+/// A table still being written (its rows so far, with no complete delimiter row under the header yet) would show
+/// as a paragraph of pipes and then jump into a table: until it is a table it shows as plain text
+/// (<see cref="RenderSoFar"/>).
 /// </summary>
 public sealed class StreamingMarkdown(MarkdownRenderer renderer)
 {
@@ -31,7 +34,68 @@ public sealed class StreamingMarkdown(MarkdownRenderer renderer)
             _stableLength = boundary;
             LastStableText = content[..boundary];
         }
-        return _stableLength == content.Length ? _stableHtml : _stableHtml + RenderPart(content, _stableLength, content.Length);
+        if (_stableLength == content.Length) return _stableHtml;
+        var pending = PendingTableStart(content, _stableLength);
+        return _stableHtml + (pending > _stableLength ? RenderPart(content, _stableLength, pending) : "") + PlainText(content, pending);
+    }
+
+    /// <summary>What the whole text so far renders to on screen: what <see cref="Render"/> gives, without its savings.</summary>
+    internal static string RenderSoFar(MarkdownRenderer renderer, string content)
+    {
+        var pending = PendingTableStart(content, 0);
+        return renderer.Render(content[..pending]) + PlainText(content, pending);
+    }
+
+    /// <summary>
+    /// Where a trailing run of table-looking lines (starting with <c>|</c>, outside fences) begins, when it is not yet a
+    /// table: its second line is not a complete delimiter row. <c>content.Length</c> when there is no such run.
+    /// </summary>
+    internal static int PendingTableStart(string content, int from)
+    {
+        char fenceChar = '\0';
+        var fenceLength = 0;
+        int runStart = -1, runLines = 0;
+        var isTable = false;
+        var lineStart = from;
+        while (lineStart < content.Length)
+        {
+            var newline = content.IndexOf('\n', lineStart);
+            var complete = newline >= 0;
+            var line = content.AsSpan(lineStart, (complete ? newline : content.Length) - lineStart).TrimEnd('\r');
+            if (fenceChar != '\0')
+            {
+                if (IsFence(line, out var c, out var n) && c == fenceChar && n >= fenceLength && line.Trim().TrimStart(c).IsEmpty) fenceChar = '\0';
+            }
+            else if (line.TrimStart(' ').StartsWith("|"))
+            {
+                if (runStart < 0) { runStart = lineStart; runLines = 0; isTable = false; }
+                runLines++;
+                if (runLines == 2 && complete && IsDelimiterRow(line)) isTable = true;
+            }
+            else
+            {
+                runStart = -1;
+                if (IsFence(line, out var c, out var n)) { fenceChar = c; fenceLength = n; }
+            }
+            if (!complete) break;
+            lineStart = newline + 1;
+        }
+        return fenceChar == '\0' && runStart >= 0 && !isTable ? runStart : content.Length;
+    }
+
+    static bool IsDelimiterRow(ReadOnlySpan<char> line) =>
+        line.Contains('-') && !line.ContainsAnyExcept(" \t|:-");
+
+    /// <summary>A table being written, as text: its cells apart, without pipes or (partial) delimiter rows.</summary>
+    static string PlainText(string content, int from)
+    {
+        if (from >= content.Length) return "";
+        var lines = content[from..].Split('\n')
+            .Select(l => l.Trim().Trim('|'))
+            .Where(l => l.AsSpan().ContainsAnyExcept(" \t|:-"))
+            .Select(l => string.Join("   ", l.Split('|', StringSplitOptions.TrimEntries)));
+        var text = string.Join("\n", lines);
+        return text.Length == 0 ? "" : $"<p class=\"md-pending\">{System.Net.WebUtility.HtmlEncode(text)}</p>\n";
     }
 
     string LastStableText { get; set; } = "";
@@ -113,13 +177,22 @@ public sealed class StreamingMarkdown(MarkdownRenderer renderer)
         return count >= 3;
     }
 
-    /// <summary>A code fence: up to three spaces, then three or more backticks or tildes.</summary>
+    /// <summary>
+    /// A code fence (up to three spaces, then three or more backticks or tildes) or a maths fence (exactly
+    /// <c>$$</c> alone on its line: Markdig's MathBlockParser), whose blank lines belong to the block too.
+    /// </summary>
     static bool IsFence(ReadOnlySpan<char> line, out char fence, out int length)
     {
         fence = '\0';
         length = 0;
         var i = 0;
         while (i < line.Length && i < 3 && line[i] == ' ') i++;
+        if (i + 1 < line.Length && line[i] == '$' && line[i + 1] == '$' && line[(i + 2)..].IsWhiteSpace())
+        {
+            fence = '$';
+            length = 2;
+            return true;
+        }
         if (i >= line.Length || line[i] is not ('`' or '~')) return false;
         var c = line[i];
         var start = i;
