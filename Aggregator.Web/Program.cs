@@ -3,6 +3,7 @@ using Aggregator.Web.Data;
 using Aggregator.Web.Features.Account;
 using Aggregator.Web.Features.Admin;
 using Aggregator.Web.Features.Api;
+using Aggregator.Web.Features.Attachments;
 using Aggregator.Web.Features.Catalog;
 using Aggregator.Web.Features.Chat;
 using Aggregator.Web.Features.Demo;
@@ -27,6 +28,7 @@ try
     builder.Services.AddModelSync();
     builder.Services.AddUpstream();    // router: key pool, failover, adapters, usage, quotas
     builder.AddChat();        // conversations, SignalR hub, generations
+    builder.Services.AddAttachments(); // files on questions: upload, store, prompts, clean-up
     builder.Services.AddApi(); // OpenAI-compatible /v1 with personal access tokens
     builder.AddDemo();        // built-in mock upstream and a seeded demo provider (Demo:Enabled)
     builder.Services.AddResponseDelivery(); // compression of pages and JSON
@@ -70,6 +72,7 @@ try
     app.MapRazorPages().WithStaticAssets(); // tag helpers write the fingerprinted URLs
     app.MapCatalog();
     app.MapChat();
+    app.MapAttachments();
     app.MapApi();
     app.LogWhereToOpen();
 

@@ -45,7 +45,8 @@ public sealed record ConversationSummary(Guid Id, string Title, DateTime Updated
 public sealed record ConversationPage(IReadOnlyList<ConversationSummary> Items, DateTime? NextBefore);
 
 /// <param name="ParentId">The message the question follows (the last one the page shows); null: the end of the current branch.</param>
-public sealed record SendRequest(Guid? ConversationId, long ModelId, string Text, long? ParentId = null);
+/// <param name="AttachmentIds">Files uploaded for this question (POST /api/attachments), in order.</param>
+public sealed record SendRequest(Guid? ConversationId, long ModelId, string Text, long? ParentId = null, IReadOnlyList<Guid>? AttachmentIds = null);
 
 public sealed record SendResult(Guid ConversationId, long UserMessageId, long AssistantMessageId);
 
