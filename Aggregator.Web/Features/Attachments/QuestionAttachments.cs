@@ -66,6 +66,12 @@ public sealed class QuestionAttachments(AppDbContext db, IOptions<AttachmentOpti
         Link(copies, conversation, question);
     }
 
+    /// <summary>The files on the questions of a conversation (owner checked by the caller), by question, for the page.</summary>
+    public async Task<ILookup<long, AttachmentView>> ViewsAsync(Guid conversationId, CancellationToken ct) =>
+        (await db.Attachments.AsNoTracking().Where(a => a.ConversationId == conversationId && a.MessageId != null)
+            .OrderBy(a => a.CreatedAt).ThenBy(a => a.Id).ToListAsync(ct))
+        .ToLookup(a => a.MessageId!.Value, AttachmentView.Of);
+
     static void EnsureModelSees(IEnumerable<Attachment> files, CatalogModel model)
     {
         if (model.Capabilities.HasFlag(ModelCapabilities.Vision)) return;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Aggregator.Web.Data;
 using Aggregator.Web.Features.Account;
+using Aggregator.Web.Features.Attachments;
 using Aggregator.Web.Features.Catalog;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
@@ -20,12 +21,15 @@ public sealed class IndexModel(
     GenerationManager generations,
     CatalogCache catalog,
     MarkdownRenderer markdown,
+    QuestionAttachments attachments,
     IOptions<ChatOptions> options) : PageModel
 {
     public ConversationPage Sidebar { get; private set; } = new([], null);
     public Conversation? Conversation { get; private set; }
     public IReadOnlyList<MessageView> Messages { get; private set; } = [];
     public CatalogModel? SelectedModel { get; private set; }
+    /// <summary>Files on the shown questions, by message id.</summary>
+    public ILookup<long, AttachmentView> Attachments { get; private set; } = Enumerable.Empty<AttachmentView>().ToLookup(a => 0L);
     public int MaxMessageChars => options.Value.MaxMessageChars;
 
     public async Task<IActionResult> OnGetAsync(Guid? id, CancellationToken ct)
@@ -37,6 +41,7 @@ public sealed class IndexModel(
             if (Conversation is null) return NotFound();
             var branch = await conversations.BranchAsync(Conversation, ct);
             Messages = branch.Messages.Select(m => View(m, userId, branch.Tree)).ToList();
+            Attachments = await attachments.ViewsAsync(Conversation.Id, ct);
             if (Conversation.ModelId is { } modelId)
                 SelectedModel = (await catalog.GetAsync(User.GetTier(), ct)).Find(modelId);
         }
