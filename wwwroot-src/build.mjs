@@ -26,7 +26,8 @@ const ifStale = process.argv.includes("--if-stale");
 const outputs = ["site.js", "admin.js", "chat.js", "highlight.js", "theme.js", "site.css", "icons.svg"].map((f) => path.join(dist, f));
 
 // bootstrap-icons glyphs used in Features/**/*.cshtml and wwwroot-src/**/*.ts (as icon("name")); only these ship.
-const icons = ["chevron-down", "list", "lock-fill", "pencil", "star", "star-fill", "trash"];
+const icons = ["chevron-down", "list", "lock-fill", "pencil", "star", "star-fill", "trash",
+  "paperclip", "x-lg", "file-earmark-text", "file-earmark-pdf"]; // second line: attachments
 
 // Progress for the person waiting. Under MSBuild (the Aggregator.Web target) stdout is a pipe that a plain
 // `dotnet run` never shows, so a first run would sit silent for a minute: write to the terminal itself too.

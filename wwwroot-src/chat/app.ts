@@ -1,5 +1,6 @@
 // The chat screen: hub connection, composer, replies streaming in, model choice per conversation.
 import { HubConnectionBuilder, HubConnectionState, LogLevel, type HubConnection } from "@microsoft/signalr";
+import { ComposerAttachments, questionAttachments } from "./attachments";
 import { type Catalog, type CatalogModel, loadCatalog } from "./catalog";
 import {
   assistantMessage, type GenerationCompleted, Reply, type RenderedSnapshot, type ResumeResult, type TokenDelta, userMessage,
@@ -38,6 +39,7 @@ export class ChatApp {
   private picker: ModelPicker | null = null;
   private catalog: Catalog | null = null;
   private sidebar: Sidebar;
+  private readonly attachments: ComposerAttachments;
   private stickToBottom = true;
   /** Send / regenerate / edit calls in flight from this tab. */
   private requests = 0;
@@ -67,6 +69,7 @@ export class ChatApp {
     this.sidebar = new Sidebar(root, this.hub, () => this.conversationId, () => this.leaveConversation(),
       (title) => this.setTitle(title), (text) => this.announce(text), root.dataset.nextBefore ?? "");
 
+    this.attachments = new ComposerAttachments(root, (text) => this.showError(text), (text) => this.announce(text));
     for (const el of this.log.querySelectorAll<HTMLElement>(".msg-assistant")) this.track(new Reply(el, () => this.follow()));
     this.wireComposer();
     this.wireLog();
@@ -189,6 +192,7 @@ export class ChatApp {
     const model = this.picker?.selected;
     if (!model) { this.showError("Choose a model first."); return; }
     if (this.busy) return;
+    if (this.attachments.busy) { this.showError("Files are still uploading. Send once they are attached."); return; }
     this.hideError();
     try {
       await this.connected;
@@ -199,6 +203,9 @@ export class ChatApp {
 
     this.root.querySelector("#chat-welcome")?.remove();
     const question = userMessage(text);
+    const attached = this.attachments.take();
+    const files = questionAttachments(attached);
+    if (files) question.querySelector(".msg-body")!.after(files);
     const answer = assistantMessage(model.modelId);
     this.log.append(question, answer);
     this.stickToBottom = true;
@@ -209,7 +216,9 @@ export class ChatApp {
     this.setBusy(true);
     this.requests++;
     try {
-      const result = await this.hub.invoke<SendResult>("Send", { conversationId: this.conversationId || null, modelId: model.id, text });
+      const result = await this.hub.invoke<SendResult>("Send", {
+        conversationId: this.conversationId || null, modelId: model.id, text, attachmentIds: attached.map((a) => a.id),
+      });
       question.dataset.messageId = `${result.userMessageId}`;
       answer.dataset.messageId = `${result.assistantMessageId}`;
       if (!this.conversationId) {
@@ -223,6 +232,7 @@ export class ChatApp {
     } catch (e) {
       question.remove();
       answer.remove();
+      this.attachments.putBack(attached);
       this.input.value = text;
       this.autosize();
       this.showError(hubError(e));
