@@ -345,3 +345,48 @@ public sealed class AttachmentsTests(AttachmentsTestApp app) : IClassFixture<Att
         Assert.Null(await store.OpenAsync(key, CancellationToken.None));
     }
 }
+
+/// <summary>The embedded default (no PostgreSQL): the real program keeps attachment bytes as owner-only files under Data:Folder.</summary>
+public sealed class EmbeddedAttachmentsTests
+{
+    [Fact]
+    public async Task Without_PostgreSQL_uploads_are_files_in_the_data_folder_served_back_to_their_owner()
+    {
+        var parent = Directory.CreateTempSubdirectory("aggregator-embedded-attachments-");
+        var data = Path.Combine(parent.FullName, "data");
+        try
+        {
+            var settings = new Dictionary<string, string?> { ["ConnectionStrings:Postgres"] = "", ["ConnectionStrings:Redis"] = "", ["Data:Folder"] = data };
+            await using var app = Infrastructure.AppProcess.Start(settings);
+            var url = await app.ListeningAsync();
+            var cookies = new CookieContainer();
+            using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = cookies }) { BaseAddress = url };
+            var register = await http.GetStringAsync("/Account/Register");
+            var form = new Dictionary<string, string>
+            {
+                ["Input.Email"] = $"embedded-{Guid.NewGuid():N}@example.com", ["Input.Password"] = "Passw0rd!x", ["Input.ConfirmPassword"] = "Passw0rd!x",
+                ["__RequestVerificationToken"] = Token(register),
+            };
+            Assert.Equal(HttpStatusCode.Redirect, (await http.PostAsync("/Account/Register", new FormUrlEncodedContent(form))).StatusCode);
+
+            var png = AttachmentsTestApp.Png(64, 64);
+            using var upload = new MultipartFormDataContent { { new ByteArrayContent(png), "files", "local.png" } };
+            using var request = new HttpRequestMessage(HttpMethod.Post, AttachmentEndpoints.Path) { Content = upload };
+            request.Headers.Add("RequestVerificationToken", Token(await http.GetStringAsync("/")));
+            using var response = await http.SendAsync(request);
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.IsSuccessStatusCode, body);
+            var file = Assert.Single(System.Text.Json.JsonSerializer.Deserialize<UploadResult>(body, System.Text.Json.JsonSerializerOptions.Web)!.Attachments);
+
+            var stored = Path.Combine(data, "attachments", "a", file.Id.ToString("N"));
+            Assert.Equal(png, await File.ReadAllBytesAsync(stored));
+            Assert.True(File.Exists(Path.Combine(data, "attachments", "t", file.Id.ToString("N"))));
+            if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(stored));
+            Assert.Equal(png, await http.GetByteArrayAsync(file.Url));
+        }
+        finally { parent.Delete(recursive: true); }
+    }
+
+    static string Token(string page) =>
+        WebUtility.HtmlDecode(System.Text.RegularExpressions.Regex.Match(page, "name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"").Groups[1].Value);
+}
