@@ -66,15 +66,16 @@ public sealed class AttachmentsJourneyTests(BrowserFixture browser, ChatKestrelA
         await Expect(page.GetByTestId("model-button")).ToContainTextAsync("GPT-4o mini");
 
         var previews = page.GetByTestId("attachment-preview");
+        // Image previews show their thumbnail once uploaded; a text file its name and size.
         await DropAsync(page, "dropped.png", "image/png", Png(SKColors.SeaGreen));
         await Expect(previews).ToHaveCountAsync(1);
+        await Expect(previews.Nth(0).Locator("img")).ToHaveAttributeAsync("src", new System.Text.RegularExpressions.Regex("/api/attachments/.+/thumbnail$"));
         await PasteAsync(page, "pasted.png", "image/png", Png(SKColors.Goldenrod));
         await Expect(previews).ToHaveCountAsync(2);
+        await Expect(previews.Nth(1).Locator("img")).ToBeVisibleAsync();
         await DropAsync(page, "unwanted.txt", "text/plain", Convert.ToBase64String("not this one"u8.ToArray()));
         await Expect(previews).ToHaveCountAsync(3);
-        // Image previews show their thumbnail once uploaded; a text file its name and size.
-        await Expect(previews.Nth(0).Locator("img")).ToHaveAttributeAsync("src", new System.Text.RegularExpressions.Regex("/api/attachments/.+/thumbnail$"));
-        await Expect(previews.Nth(1).Locator("img")).ToBeVisibleAsync();
+        await Expect(previews.Nth(2)).ToHaveAttributeAsync("data-attachment-id", new System.Text.RegularExpressions.Regex("."));
         await Expect(previews.Nth(2)).ToContainTextAsync("unwanted.txt");
         await Expect(previews.Nth(2)).ToContainTextAsync("12 bytes");
         Assert.Equal(3, (await AttachmentsOfAsync(email)).Count);

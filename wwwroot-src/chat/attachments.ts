@@ -116,7 +116,8 @@ export class ComposerAttachments {
 
   /** The files ready for the question being sent; the previews empty. */
   take(): AttachmentView[] {
-    const files = this.ready;
+    const order = [...this.list.querySelectorAll<HTMLElement>("li[data-attachment-id]")].map((li) => li.dataset.attachmentId);
+    const files = order.map((id) => this.ready.find((a) => a.id === id)).filter((a): a is AttachmentView => a !== undefined);
     this.ready = [];
     this.list.replaceChildren();
     this.refresh();
@@ -157,25 +158,25 @@ export class ComposerAttachments {
     const finish = () => {
       this.uploads.delete(xhr);
       this.pendingCount -= files.length;
-      for (const p of previews) p.remove();
     };
+    const clear = () => { for (const p of previews) p.remove(); };
     xhr.addEventListener("load", () => {
       const wanted = previews.map((p) => p.isConnected); // a preview removed while uploading: its file is dropped
       finish();
       const body = xhr.response as { attachments?: AttachmentView[]; detail?: string } | null;
       if (xhr.status >= 200 && xhr.status < 300 && body?.attachments) {
         const kept = body.attachments.filter((a, i) => wanted[i] ?? true);
-        for (const a of body.attachments) if (!kept.includes(a)) void this.discard(a.id);
-        for (const a of kept) this.showReady(a);
+        body.attachments.forEach((a, i) => { if (kept.includes(a)) this.showReady(a, previews[i]); else void this.discard(a.id); });
         this.refresh();
         if (kept.length > 0) this.announce(`${kept.length === 1 ? kept[0].fileName : `${kept.length} files`} attached.`);
       } else {
+        clear();
         this.showError(body?.detail ?? `The upload failed (${xhr.status}). Try again.`);
         this.refresh();
       }
     });
-    xhr.addEventListener("error", () => { finish(); this.refresh(); this.showError("The upload failed. Check your connection and try again."); });
-    xhr.addEventListener("abort", () => { finish(); this.refresh(); });
+    xhr.addEventListener("error", () => { finish(); clear(); this.refresh(); this.showError("The upload failed. Check your connection and try again."); });
+    xhr.addEventListener("abort", () => { finish(); clear(); this.refresh(); });
     xhr.send(form);
   }
 
@@ -191,7 +192,8 @@ export class ComposerAttachments {
     return item;
   }
 
-  private showReady(file: AttachmentView): void {
+  /** Shows an uploaded file, in place of its upload's preview when given (previews keep the order files were added in). */
+  private showReady(file: AttachmentView, replacing?: HTMLElement): void {
     let visual: string | HTMLElement = fileIcon(file.kind);
     if (file.thumbnailUrl) {
       const img = document.createElement("img");
@@ -202,7 +204,7 @@ export class ComposerAttachments {
     const item = this.preview(file.fileName, visual, file.size);
     item.dataset.attachmentId = file.id;
     this.ready.push(file);
-    this.list.append(item);
+    if (replacing?.isConnected) replacing.replaceWith(item); else this.list.append(item);
     this.refresh();
   }
 
