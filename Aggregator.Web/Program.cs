@@ -3,6 +3,7 @@ using Aggregator.Web.Data;
 using Aggregator.Web.Features.Account;
 using Aggregator.Web.Features.Admin;
 using Aggregator.Web.Features.Api;
+using Aggregator.Web.Features.Attachments;
 using Aggregator.Web.Features.Catalog;
 using Aggregator.Web.Features.Chat;
 using Aggregator.Web.Features.Demo;
@@ -29,6 +30,7 @@ try
     builder.Services.AddUpstream();    // router: key pool, failover, adapters, usage, quotas
     builder.AddChat();        // conversations, SignalR hub, generations
     builder.Services.AddSharing(); // export, ChatGPT import, share links, pins/archive/folders
+    builder.Services.AddAttachments(); // files on questions: upload, store, prompts, clean-up
     builder.Services.AddApi(); // OpenAI-compatible /v1 with personal access tokens
     builder.AddDemo();        // built-in mock upstream and a seeded demo provider (Demo:Enabled)
     builder.Services.AddResponseDelivery(); // compression of pages and JSON
@@ -73,6 +75,7 @@ try
     app.MapCatalog();
     app.MapChat();
     app.MapSharing();
+    app.MapAttachments();
     app.MapApi();
     app.LogWhereToOpen();
 

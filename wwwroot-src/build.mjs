@@ -28,8 +28,9 @@ const outputs = ["site.js", "admin.js", "chat.js", "highlight.js", "maths.js", "
 // bootstrap-icons glyphs used in Features/**/*.cshtml and wwwroot-src/**/*.ts (as icon("name")); only these ship.
 const icons = [
   "archive", "box-arrow-up", "check2", "chevron-down", "chevron-left", "chevron-right", "clipboard", "download",
-  "folder", "folder-plus", "keyboard", "layout-three-columns", "list", "lock-fill", "paperclip", "pencil",
-  "pin-angle", "pin-angle-fill", "share", "sliders", "star", "star-fill", "three-dots", "trash", "x-lg"
+  "file-earmark-pdf", "file-earmark-text", "folder", "folder-plus", "keyboard", "layout-three-columns", "list",
+  "lock-fill", "paperclip", "pencil", "pin-angle", "pin-angle-fill", "share", "sliders", "star", "star-fill",
+  "three-dots", "trash", "x-lg"
 ];
 
 // Progress for the person waiting. Under MSBuild (the Aggregator.Web target) stdout is a pipe that a plain

@@ -1,5 +1,6 @@
 // The chat screen: hub connection, composer, replies streaming in, model choice per conversation.
 import { HubConnectionBuilder, HubConnectionState, LogLevel, type HubConnection } from "@microsoft/signalr";
+import { ComposerAttachments, questionAttachments } from "./attachments";
 import { type Catalog, type CatalogModel, loadCatalog } from "./catalog";
 import { CompareBar, compareBlock, type CompareResult, keepColumn } from "./compare";
 import {
@@ -47,6 +48,7 @@ export class ChatApp {
   private readonly compare: CompareBar;
   private readonly instructions: ChatInstructions;
   private readonly branch: Branch;
+  private readonly attachments: ComposerAttachments;
   private stickToBottom = true;
   /** Send / regenerate / edit calls in flight from this tab. */
   private requests = 0;
@@ -86,6 +88,7 @@ export class ChatApp {
       removed: (el) => this.replies.delete(Number(el.dataset.messageId)),
       added: (el) => { if (el.classList.contains("msg-assistant")) this.track(new Reply(el, () => this.follow())); },
     });
+    this.attachments = new ComposerAttachments(root, (text) => this.showError(text), (text) => this.announce(text));
     for (const el of this.log.querySelectorAll<HTMLElement>(".msg-assistant")) this.track(new Reply(el, () => this.follow()));
     for (const el of this.log.querySelectorAll<HTMLElement>(".msg-user")) collapseIfLong(el);
     this.wireComposer();
@@ -229,6 +232,8 @@ export class ChatApp {
     if (this.log.querySelector(".compare")) { this.showError("Keep one of the answers first: the conversation goes on with the one you keep."); return; }
     const others = this.compare.active ? this.compare.others(model) : [];
     if (this.compare.active && others.length === 0) { this.showError("Choose another model to compare with, or turn Compare off."); return; }
+    if (this.attachments.busy) { this.showError("Files are still uploading. Send once they are attached."); return; }
+    if (others.length > 0 && this.attachments.count > 0) { this.showError("Compare sends text only: remove the attachments, or turn Compare off."); return; }
     this.hideError();
     try {
       await this.connected;
@@ -241,6 +246,9 @@ export class ChatApp {
     const parentId = this.branch.lastId; // the question follows the branch shown
     if (others.length > 0) { await this.sendCompare(text, [model.id, ...others]); return; }
     const question = userMessage(text);
+    const attached = this.attachments.take();
+    const files = questionAttachments(attached);
+    if (files) question.querySelector(".msg-body")!.after(files);
     const answer = assistantMessage(model.modelId);
     this.log.append(question, answer);
     this.stickToBottom = true;
@@ -252,7 +260,9 @@ export class ChatApp {
     this.requests++;
     try {
       const settings = this.instructions.forNewChat(model);
-      const result = await this.hub.invoke<SendResult>("Send", { conversationId: this.conversationId || null, modelId: model.id, text, parentId, settings });
+      const result = await this.hub.invoke<SendResult>("Send", {
+        conversationId: this.conversationId || null, modelId: model.id, text, parentId, settings, attachmentIds: attached.map((a) => a.id),
+      });
       this.instructions.started();
       question.dataset.messageId = `${result.userMessageId}`;
       answer.dataset.messageId = `${result.assistantMessageId}`;
@@ -262,6 +272,7 @@ export class ChatApp {
     } catch (e) {
       question.remove();
       answer.remove();
+      this.attachments.putBack(attached);
       this.input.value = text;
       this.autosize();
       this.showError(hubError(e));

@@ -1,5 +1,6 @@
 using Aggregator.Web.Data;
 using Aggregator.Web.Features.Account;
+using Aggregator.Web.Features.Attachments;
 using Aggregator.Web.Features.Catalog;
 using Aggregator.Web.Features.Sharing;
 using Aggregator.Web.Upstream;
@@ -29,6 +30,7 @@ public sealed partial class ChatHub(
     ChatPresets presets,
     ConversationVersions versions,
     ITierQuotas quotas,
+    QuestionAttachments attachments,
     IOptions<ChatOptions> options) : Hub<IChatClient>
 {
     const string NotFound = "This conversation does not exist or was deleted.";
@@ -62,6 +64,7 @@ public sealed partial class ChatHub(
             if (request.ParentId is { } parent && !tree.Contains(parent)) throw new HubException("That message is not in this conversation.");
             parentId = tree.IsEmpty ? null : request.ParentId ?? tree.CurrentLeaf(existing.CurrentLeafId);
         }
+        var attached = await attachments.PendingAsync(UserId, UserTier, request.AttachmentIds, model, Completes);
 
         return await WithinQuotaAsync(async quota =>
         {
@@ -71,6 +74,7 @@ public sealed partial class ChatHub(
             conversation.UpdatedAt = DateTime.UtcNow;
             var question = new Message { ConversationId = conversation.Id, ParentId = parentId, Role = MessageRole.User, Content = request.Text, Status = MessageStatus.Complete };
             db.Messages.Add(question); // saved with the reply, so a refused reply leaves no question behind
+            attachments.Link(attached, conversation, question);
             return await StartReplyAsync(conversation, question, model, quota);
         });
     }
@@ -138,10 +142,12 @@ public sealed partial class ChatHub(
         var model = await AllowedModelAsync(modelId);
         var original = await db.Messages.AsNoTracking().FirstOrDefaultAsync(m => m.Id == messageId && m.ConversationId == conversation.Id && m.Role == MessageRole.User, Completes)
             ?? throw new HubException("That message is not a question in this conversation.");
+        var files = await attachments.OfQuestionAsync(conversation.Id, original.Id, model, Completes);
         var result = await WithinQuotaAsync(async quota =>
         {
             var question = new Message { ConversationId = conversation.Id, ParentId = original.ParentId, Role = MessageRole.User, Content = text, Status = MessageStatus.Complete };
             db.Messages.Add(question);
+            attachments.CarryOver(files, conversation, question); // the new version keeps the original's files
             // An automatic title was made from the first question: it follows that question's edit.
             var retitle = conversation.TitleIsAutomatic && original.ParentId is null;
             if (retitle) conversation.Title = Conversations.TitleFrom(text);

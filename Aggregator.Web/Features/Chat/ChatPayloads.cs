@@ -46,7 +46,8 @@ public sealed record ConversationSummary(Guid Id, string Title, DateTime Updated
 public sealed record ConversationPage(IReadOnlyList<ConversationSummary> Items, DateTime? NextBefore);
 
 /// <param name="ParentId">The message the question follows (the last one the page shows); null: the end of the current branch.</param>
-public sealed record SendRequest(Guid? ConversationId, long ModelId, string Text, long? ParentId = null)
+/// <param name="AttachmentIds">Files uploaded for this question (POST /api/attachments), in order.</param>
+public sealed record SendRequest(Guid? ConversationId, long ModelId, string Text, long? ParentId = null, IReadOnlyList<Guid>? AttachmentIds = null)
 {
     /// <summary>The conversation's settings from now on (a new chat's, chosen before its first question); null: unchanged.</summary>
     public ChatSettings? Settings { get; init; }

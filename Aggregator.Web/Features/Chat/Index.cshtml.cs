@@ -1,6 +1,7 @@
 using System.Globalization;
 using Aggregator.Web.Data;
 using Aggregator.Web.Features.Account;
+using Aggregator.Web.Features.Attachments;
 using Aggregator.Web.Features.Catalog;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
@@ -20,6 +21,7 @@ public sealed class IndexModel(
     GenerationManager generations,
     CatalogCache catalog,
     MarkdownRenderer markdown,
+    QuestionAttachments attachments,
     IOptions<ChatOptions> options) : PageModel
 {
     public ConversationPage Sidebar { get; private set; } = new([], null);
@@ -28,6 +30,8 @@ public sealed class IndexModel(
     /// <summary>A compare's replies side by side, when the branch ends at one nobody has kept yet; they replace the last reply.</summary>
     public IReadOnlyList<MessageView>? CompareColumns { get; private set; }
     public CatalogModel? SelectedModel { get; private set; }
+    /// <summary>Files on the shown questions, by message id.</summary>
+    public ILookup<long, AttachmentView> Attachments { get; private set; } = Enumerable.Empty<AttachmentView>().ToLookup(a => 0L);
     public int MaxMessageChars => options.Value.MaxMessageChars;
     ConversationTree tree = new([]);
 
@@ -51,6 +55,7 @@ public sealed class IndexModel(
                 CompareColumns = columns.Select(m => View(m, userId, branch.Tree)).ToList();
                 Messages = Messages.Take(Messages.Count - 1).ToList();
             }
+            Attachments = await attachments.ViewsAsync(Conversation.Id, ct);
             if (Conversation.ModelId is { } modelId)
                 SelectedModel = (await catalog.GetAsync(User.GetTier(), ct)).Find(modelId);
         }

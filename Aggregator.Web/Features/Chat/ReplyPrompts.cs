@@ -1,4 +1,5 @@
 using Aggregator.Web.Data;
+using Aggregator.Web.Features.Attachments;
 using Aggregator.Web.Features.Catalog;
 using Aggregator.Web.Upstream;
 using Aggregator.Web.Upstream.Usage;
@@ -15,11 +16,12 @@ public sealed record ReplyContext(string UserId, Tier UserTier, Conversation Con
 /// conversation's system prompt (or the user's custom instructions) and its parameters as the model takes them.
 /// The one place a chat reply's request is assembled, whichever hub call (send, edit, regenerate, compare) started it.
 /// </summary>
-public sealed class ReplyPrompts(Conversations conversations, AppDbContext db)
+public sealed class ReplyPrompts(Conversations conversations, AppDbContext db, AttachmentPrompts attachments)
 {
     public async Task<ChatRequest> BuildAsync(ReplyContext reply, CancellationToken ct)
     {
         var history = await conversations.HistoryAsync(reply.Conversation.Id, reply.QuestionId, ct);
+        history = await attachments.AddToAsync(reply.Conversation.Id, reply.QuestionId, history, reply.Model, ct);
         var settings = ChatSettings.Of(reply.Conversation).For(reply.Model);
         return new ChatRequest(reply.UserId, reply.UserTier, reply.Model.Id, history, MessageId: reply.ReplyId, Quota: reply.Quota,
             MaxTokens: settings.MaxOutputTokens, Temperature: settings.Temperature)
