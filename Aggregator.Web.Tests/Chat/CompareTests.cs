@@ -33,8 +33,13 @@ public sealed class CompareTests(ChatTestApp app) : IClassFixture<ChatTestApp>
         Assert.Equal(2, requests.Count);
         Assert.Contains(requests, r => r.Body.Contains("\"model\":\"gpt-4o-mini\""));
         Assert.Contains(requests, r => r.Body.Contains("\"model\":\"gpt-4o\""));
-        // Each counted: two usage rows, one per reply.
-        var usage = await app.QueryAsync(db => db.Usage.Where(u => u.UserId == user.UserId).Select(u => u.MessageId).ToListAsync());
+        // Each counted: two usage rows, one per reply (written in batches: polled for a while).
+        List<long?> usage = [];
+        for (var until = DateTime.UtcNow.AddSeconds(10); DateTime.UtcNow < until; await Task.Delay(50))
+        {
+            usage = await app.QueryAsync(db => db.Usage.Where(u => u.UserId == user.UserId).Select(u => u.MessageId).ToListAsync());
+            if (usage.Count >= 2) break;
+        }
         Assert.Equal(result.AssistantMessageIds.Order(), usage.Select(u => u!.Value).Order());
 
         // Until one is kept the page shows both columns, each with its Keep button.

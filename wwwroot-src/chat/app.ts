@@ -52,6 +52,8 @@ export class ChatApp {
   private stickToBottom = true;
   /** Send / regenerate / edit calls in flight from this tab. */
   private requests = 0;
+  /** Stop pressed while a send was on its way: the reply it starts is stopped as soon as the server names it. */
+  private stopWanted = false;
   private connected: Promise<void> = Promise.resolve();
 
   constructor(private readonly root: HTMLElement) {
@@ -279,6 +281,7 @@ export class ChatApp {
       this.setBusy(false);
     } finally {
       this.requests--;
+      this.stopIfWanted();
     }
   }
 
@@ -315,6 +318,7 @@ export class ChatApp {
       this.setBusy(false);
     } finally {
       this.requests--;
+      this.stopIfWanted();
     }
   }
 
@@ -412,10 +416,13 @@ export class ChatApp {
       this.setBusy(false);
     } finally {
       this.requests--;
+      this.stopIfWanted();
     }
   }
 
   private async stop(): Promise<void> {
+    // Before the server has answered the send there is no reply to stop yet (nor, for a new chat, a conversation).
+    if (this.requests > 0) { this.stopWanted = true; this.announce("Stopping…"); return; }
     if (!this.conversationId) return;
     try {
       await this.hub.invoke("Stop", this.conversationId);
@@ -423,6 +430,12 @@ export class ChatApp {
       this.showError(hubError(e));
     }
     this.input.focus();
+  }
+
+  private stopIfWanted(): void {
+    if (!this.stopWanted || this.requests > 0) return;
+    this.stopWanted = false;
+    if ([...this.replies.values()].some((r) => r.streaming)) void this.stop();
   }
 
   private track(reply: Reply): void {
