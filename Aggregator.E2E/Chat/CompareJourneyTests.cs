@@ -68,14 +68,4 @@ public sealed class CompareJourneyTests(BrowserFixture browser, ChatKestrelApp a
             .OrderBy(m => m.Slot).Select(m => m.ModelName).ToListAsync();
         Assert.Equal(["deepseek-chat", "gpt-4o-mini"], compared);
     });
-
-    static async Task AssertNoSeriousViolationsAsync(IPage page)
-    {
-        var result = await page.RunAxe();
-        var serious = result.Violations.Where(v => v.Impact is "serious" or "critical")
-            .SelectMany(v => v.Nodes.Select(n => $"{v.Id} ({v.Impact}): {v.Help} at {string.Join(" ", n.Target)}"))
-            .Where(x => !(x.StartsWith("label-content-name-mismatch", StringComparison.Ordinal) && x.Contains("user-menu")))
-            .ToList();
-        Assert.True(serious.Count == 0, string.Join("\n", serious));
-    }
 }

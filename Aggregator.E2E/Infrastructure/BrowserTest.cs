@@ -1,3 +1,4 @@
+using Deque.AxeCore.Playwright;
 using System.Runtime.CompilerServices;
 using Microsoft.Playwright;
 
@@ -38,6 +39,19 @@ public abstract class BrowserTest(BrowserFixture browser, KestrelApp app)
             await SaveArtifactsAsync(page, $"{GetType().Name}.{test}");
             throw;
         }
+    }
+
+    /// <summary>An axe scan of the page as it is: no serious or critical violation.</summary>
+    protected static async Task AssertNoSeriousViolationsAsync(IPage page)
+    {
+        var result = await page.RunAxe();
+        var serious = result.Violations.Where(v => v.Impact is "serious" or "critical")
+            .SelectMany(v => v.Nodes.Select(n => (Violation: v, Target: string.Join(" ", n.Target))))
+            // The account menu belongs to the shared layout, reported by the layout's own scan.
+            .Where(x => !(x.Violation.Id == "label-content-name-mismatch" && x.Target.Contains("user-menu")))
+            .Select(x => $"{x.Violation.Id} ({x.Violation.Impact}): {x.Violation.Help} at {x.Target}")
+            .ToList();
+        Assert.True(serious.Count == 0, string.Join("\n", serious));
     }
 
     protected static async Task RegisterAsync(IPage page, string email, string password = Password)

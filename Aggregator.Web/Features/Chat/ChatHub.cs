@@ -55,15 +55,7 @@ public sealed partial class ChatHub(
         var existing = request.ConversationId is { } id
             ? await conversations.FindAsync(UserId, id, Completes) ?? throw new HubException(NotFound)
             : null;
-        long? parentId = null;
-        if (existing is not null)
-        {
-            await EnsureIdleAsync(existing.Id);
-            // Under the message the page shows last (another tab may have switched versions since), else the current branch's end.
-            var tree = await conversations.TreeAsync(existing.Id, Completes);
-            if (request.ParentId is { } parent && !tree.Contains(parent)) throw new HubException("That message is not in this conversation.");
-            parentId = tree.IsEmpty ? null : request.ParentId ?? tree.CurrentLeaf(existing.CurrentLeafId);
-        }
+        var parentId = await ParentOfNextQuestionAsync(existing, request.ParentId);
         var attached = await attachments.PendingAsync(UserId, UserTier, request.AttachmentIds, model, Completes);
 
         return await WithinQuotaAsync(async quota =>
@@ -176,14 +168,7 @@ public sealed partial class ChatHub(
         var existing = request.ConversationId is { } cid
             ? await conversations.FindAsync(UserId, cid, Completes) ?? throw new HubException(NotFound)
             : null;
-        long? parentId = null;
-        if (existing is not null)
-        {
-            await EnsureIdleAsync(existing.Id);
-            var tree = await conversations.TreeAsync(existing.Id, Completes);
-            if (request.ParentId is { } parent && !tree.Contains(parent)) throw new HubException("That message is not in this conversation.");
-            parentId = tree.IsEmpty ? null : request.ParentId ?? tree.CurrentLeaf(existing.CurrentLeafId);
-        }
+        var parentId = await ParentOfNextQuestionAsync(existing, request.ParentId);
 
         var tickets = new List<QuotaTicket>(models.Count);
         try
@@ -320,6 +305,19 @@ public sealed partial class ChatHub(
             quota.Refund();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Where a new question goes in an existing conversation (refused while a reply is written): under the message
+    /// the page shows last (another tab may have switched versions since), else the current branch's end. Null for a new chat.
+    /// </summary>
+    async Task<long?> ParentOfNextQuestionAsync(Conversation? existing, long? shownLast)
+    {
+        if (existing is null) return null;
+        await EnsureIdleAsync(existing.Id);
+        var tree = await conversations.TreeAsync(existing.Id, Completes);
+        if (shownLast is { } parent && !tree.Contains(parent)) throw new HubException("That message is not in this conversation.");
+        return tree.IsEmpty ? null : shownLast ?? tree.CurrentLeaf(existing.CurrentLeafId);
     }
 
     async Task<QuotaTicket> AcquireQuotaAsync(int messages)
