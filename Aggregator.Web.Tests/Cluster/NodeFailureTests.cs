@@ -66,6 +66,8 @@ public sealed class RedisDownTests(TwoNodeCluster cluster) : IClassFixture<TwoNo
         }
 
         // Redis is back: a reply produced on a reaches the user's connection on b again (the backplane converged).
+        await ReadyAsync(cluster.Node("a"));
+        await ReadyAsync(cluster.Node("b"));
         var later = await cluster.UserAsync("a"); // a fresh day's quota for the tries below
         await using var owner = await later.ConnectAsync("a");
         await using var elsewhere = await later.ConnectAsync("b");
@@ -80,5 +82,20 @@ public sealed class RedisDownTests(TwoNodeCluster cluster) : IClassFixture<TwoNo
             }
             catch (TimeoutException) when (attempt < TwoNodeCluster.FreeMessagesPerDay) { }
         }
+    }
+
+    /// <summary>Waits until the node's readiness says Healthy again (its Redis client has reconnected), up to 30 s.</summary>
+    static async Task ReadyAsync(AppProcess node)
+    {
+        using var http = new HttpClient { BaseAddress = await node.ListeningAsync() };
+        var until = DateTime.UtcNow.AddSeconds(30);
+        string last = "";
+        while (DateTime.UtcNow < until)
+        {
+            try { last = await http.GetStringAsync("health/ready"); } catch (HttpRequestException ex) { last = ex.Message; }
+            if (last.StartsWith('{') && System.Text.Json.JsonDocument.Parse(last).RootElement.GetProperty("status").GetString() == "Healthy") return;
+            await Task.Delay(200);
+        }
+        Assert.Fail($"The node did not become ready after Redis returned: {last}");
     }
 }

@@ -19,6 +19,9 @@ public abstract class AppDbContext(DbContextOptions options)
     public DbSet<Message> Messages => Set<Message>();
     public DbSet<UsageRecord> Usage => Set<UsageRecord>();
     public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();
+    public DbSet<UpstreamError> UpstreamErrors => Set<UpstreamError>();
+    public DbSet<UsageDaily> UsageDaily => Set<UsageDaily>();
+    public DbSet<ModelChange> ModelChanges => Set<ModelChange>();
     public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
     public DbSet<Folder> Folders => Set<Folder>();
     public DbSet<ChatPreset> Presets => Set<ChatPreset>();
@@ -149,6 +152,36 @@ public abstract class AppDbContext(DbContextOptions options)
             e.HasIndex(u => new { u.ApiTokenId, u.CreatedAt });
             e.Property(u => u.Source).HasMaxLength(16);
             e.Property(u => u.CostUsd).HasPrecision(18, 8);
+            // Hour-by-hour charts of short periods and live model health read recent rows.
+            e.HasIndex(u => u.CreatedAt);
+            e.HasIndex(u => new { u.ModelId, u.CreatedAt });
+        });
+
+        builder.Entity<UpstreamError>(e =>
+        {
+            e.HasIndex(u => u.CreatedAt);
+            e.HasIndex(u => new { u.ModelId, u.CreatedAt });
+            e.HasIndex(u => new { u.ApiKeyId, u.CreatedAt });
+            e.Property(u => u.Source).HasMaxLength(16);
+            e.Property(u => u.ErrorClass).HasMaxLength(32);
+        });
+
+        builder.Entity<UsageDaily>(e =>
+        {
+            e.ToTable("UsageDaily");
+            e.HasKey(u => new { u.Day, u.UserId, u.ProviderId, u.ModelId, u.ApiKeyId, u.ApiTokenId, u.Source });
+            e.HasIndex(u => new { u.UserId, u.Day });
+            e.HasIndex(u => new { u.ModelId, u.Day });
+            e.Property(u => u.Source).HasMaxLength(16);
+            e.Ignore(u => u.CostUsd);
+        });
+
+        builder.Entity<ModelChange>(e =>
+        {
+            e.HasOne<AiModel>().WithMany().HasForeignKey(c => c.ModelId).OnDelete(DeleteBehavior.Cascade);
+            e.HasIndex(c => new { c.ModelId, c.At });
+            e.HasIndex(c => c.SyncRunId);
+            e.Property(c => c.Changes).HasMaxLength(20_000);
         });
 
         builder.Entity<ApiToken>(e =>

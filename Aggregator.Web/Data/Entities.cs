@@ -60,6 +60,10 @@ public sealed class Provider
     /// <summary>When set, requests may fall back to another provider serving the same model id.</summary>
     public bool AllowFallback { get; set; }
     public bool IsDemo { get; set; }
+    /// <summary>Send a minimal request to models with no recent traffic, so their health is known before a user finds out.</summary>
+    public bool HealthProbe { get; set; }
+    /// <summary>Hide a model from the selector after it has been failing this many minutes (null: never hide).</summary>
+    public int? AutoHideFailingMinutes { get; set; }
     public DateTime CreatedAt { get; set; } = DateTime.UtcNow;
     public DateTime? LastSyncedAt { get; set; }
 
@@ -118,6 +122,8 @@ public sealed class AiModel
     public Tier TierRequired { get; set; }
     public bool Available { get; set; } = true;
     public bool Hidden { get; set; }
+    /// <summary>Set while live health keeps the model out of the selector (failing for the provider's window); cleared when it recovers.</summary>
+    public DateTime? HealthHiddenAt { get; set; }
     public DateTime FirstSeenAt { get; set; }
     public DateTime LastSeenAt { get; set; }
     public DateTime UpdatedAt { get; set; }
@@ -241,6 +247,11 @@ public sealed class UsageRecord
     /// <summary>True when the provider sent no usage and the numbers were estimated.</summary>
     public bool Estimated { get; set; }
     public decimal? CostUsd { get; set; }
+    public UsageOutcome Outcome { get; set; }
+    /// <summary>From the request reaching the router to the first token (chat; null where there is no stream).</summary>
+    public int? TimeToFirstTokenMs { get; set; }
+    /// <summary>From the request reaching the router to its last byte.</summary>
+    public int? DurationMs { get; set; }
 }
 
 /// <summary>

@@ -71,8 +71,8 @@ public class RouterEndToEndBenchmark
         _table = new RoutingTable(dbFactory, pool, Options.Create(WithLongLifetime()), time, NullLogger<RoutingTable>.Instance);
         _table.ReloadAsync().GetAwaiter().GetResult();
         var clients = new ProviderClients(Options.Create(routerOptions));
-        var connector = new UpstreamConnector(pool, clients, new CannedHttp(), time, NullLogger<UpstreamConnector>.Instance);
         _usage = new UsageRecorder(dbFactory, new TokenSpend(dbFactory, time), time, NullLogger<UsageRecorder>.Instance);
+        var connector = new UpstreamConnector(pool, clients, new CannedHttp(), _usage, time, NullLogger<UpstreamConnector>.Instance);
         // Not started: queued usage rows wait in memory (a few MB over a run) so database writes stay out of the figures.
         var quotas = new TierQuotas(new Monitor<QuotaOptions>(new() { Free = new() { RequestsPerMinute = int.MaxValue } }), dbFactory, time);
         _router = new ChatRouter(new RouteResolver(_table, pool), quotas, connector, pool, _usage,

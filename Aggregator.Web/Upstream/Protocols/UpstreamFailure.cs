@@ -26,6 +26,8 @@ public sealed class UpstreamFailure(
     public RouterError Error { get; } = error;
     /// <summary>Status or code with the provider's own (redacted) words, e.g. "401 invalid_api_key: Incorrect API key…".</summary>
     public string ProviderText { get; } = providerText ?? detail ?? message;
+    /// <summary>The HTTP status the provider answered (or put in an in-band error), when there was one.</summary>
+    public int? Status { get; private init; }
 
     /// <summary>Classifies a non-success HTTP status with the provider's error body, redacted first.</summary>
     public static UpstreamFailure FromStatus(int status, UpstreamErrorBody body, TimeSpan? retryAfter, SecretRedactor redactor) =>
@@ -36,17 +38,19 @@ public sealed class UpstreamFailure(
         var label = body.Code ?? body.Type;
         var detail = label is null ? $"{status}" : $"{status} {label}";
         var text = body.Message is { Length: > 0 } m ? $"{detail}: {Shorten(m)}" : detail;
+        UpstreamFailure Failure(string message, bool retryable, KeyFault? fault, TimeSpan? retry = null, RouterError error = RouterError.UpstreamFailed) =>
+            new(message, retryable, fault, detail, retry, error, providerText: text) { Status = status };
         if (IsQuota(body) || status == 402)
-            return new($"The provider account is out of credit ({text})", true, Keys.KeyFault.QuotaExhausted, detail, providerText: text);
+            return Failure($"The provider account is out of credit ({text})", true, Keys.KeyFault.QuotaExhausted);
         return status switch
         {
-            401 or 403 => new($"The provider rejected the API key ({text})", true, Keys.KeyFault.InvalidKey, detail, providerText: text),
-            429 => new($"Rate limited by the provider ({text})", true, Keys.KeyFault.RateLimited, detail, retryAfter, providerText: text),
-            408 => new($"The provider timed out ({text})", true, Keys.KeyFault.Timeout, detail, providerText: text),
-            >= 500 => new($"The provider failed ({text})", true, Keys.KeyFault.ServerError, detail, retryAfter, providerText: text),
-            404 => new($"The provider does not serve this model ({text})", false, null, detail, error: RouterError.ModelUnavailable, providerText: text),
-            400 or 413 or 422 => new($"The provider refused the request ({text})", false, null, detail, error: RouterError.InvalidRequest, providerText: text),
-            _ => new($"The provider answered {text}", false, null, detail, providerText: text),
+            401 or 403 => Failure($"The provider rejected the API key ({text})", true, Keys.KeyFault.InvalidKey),
+            429 => Failure($"Rate limited by the provider ({text})", true, Keys.KeyFault.RateLimited, retryAfter),
+            408 => Failure($"The provider timed out ({text})", true, Keys.KeyFault.Timeout),
+            >= 500 => Failure($"The provider failed ({text})", true, Keys.KeyFault.ServerError, retryAfter),
+            404 => Failure($"The provider does not serve this model ({text})", false, null, error: RouterError.ModelUnavailable),
+            400 or 413 or 422 => Failure($"The provider refused the request ({text})", false, null, error: RouterError.InvalidRequest),
+            _ => Failure($"The provider answered {text}", false, null),
         };
     }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Options;
+using Aggregator.Web.Data;
 using Aggregator.Web.Upstream.Keys;
 using Aggregator.Web.Upstream.Protocols;
 using Aggregator.Web.Upstream.Usage;
@@ -23,6 +24,7 @@ public sealed class ChatRouter(
 {
     public async IAsyncEnumerable<StreamEvent> StreamAsync(ChatRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        var started = time.GetTimestamp();
         RoutePlan plan;
         try
         {
@@ -45,11 +47,14 @@ public sealed class ChatRouter(
         {
             reply = await connector.ConnectAsync(plan, request, o, deadline.Token, cancellationToken);
         }
-        catch
+        catch (Exception ex)
         {
             ticket.Refund();
+            if (ex is RouterException refused && !cancellationToken.IsCancellationRequested)
+                connector.RecordRequestFailure(new CallOrigin(request.UserId, request.ApiTokenId, request.Source), plan, refused);
             throw;
         }
+        var timing = new ReplyTiming(time, started, time.GetElapsedTime(started));
 
         await using var _ = reply;
         var meter = new UsageMeter(TokenEstimator.Lazily(reply.Route.UpstreamModelId));
@@ -92,7 +97,9 @@ public sealed class ChatRouter(
                     var reason = Describe(error, deadline.Token);
                     if (error is UpstreamFailure { KeyFault: { } fault and not KeyFault.Transport } failure)
                         await pool.ReportFailureAsync(reply.Key, fault, failure.RetryAfter, failure.Detail);
-                    Record(request, reply, meter, ticket);
+                    connector.RecordAttemptFailure(new CallOrigin(request.UserId, request.ApiTokenId, request.Source), reply.Candidate, reply.Key.KeyId,
+                        error as UpstreamFailure ?? UpstreamFailure.Protocol("the stream broke"));
+                    Record(request, reply, meter, ticket, timing, UsageOutcome.Interrupted);
                     recorded = true;
                     log.LogWarning("Stream from {Provider} ({Model}, key {KeyId}) interrupted after {Chars} characters: {Reason}",
                         reply.Route.ProviderName, reply.Route.UpstreamModelId, reply.Key.KeyId, meter.OutputChars, reason);
@@ -106,27 +113,31 @@ public sealed class ChatRouter(
             if (!reply.Decoder.Ended && !reply.Decoder.SawFinish)
             {
                 // EOF without a finish reason or end marker: the reply was cut, not finished.
-                Record(request, reply, meter, ticket);
+                Record(request, reply, meter, ticket, timing, UsageOutcome.Interrupted);
                 recorded = true;
                 throw new RouterException(RouterError.Interrupted, "The reply was interrupted: the provider closed the stream before finishing.");
             }
 
-            var (final, cost) = Record(request, reply, meter, ticket);
+            var (final, cost) = Record(request, reply, meter, ticket, timing, UsageOutcome.Complete);
             recorded = true;
             yield return new StreamCompleted(final, meter.FinishReason ?? "stop", cost);
         }
         finally
         {
             // Cancelled by the caller, or abandoned: what was produced is still accounted for.
-            if (!recorded) Record(request, reply, meter, ticket);
+            if (!recorded) Record(request, reply, meter, ticket, timing, UsageOutcome.Stopped);
         }
     }
 
-    (TokenUsage Usage, decimal? Cost) Record(ChatRequest request, OpenReply reply, in UsageMeter meter, QuotaTicket ticket)
+    (TokenUsage Usage, decimal? Cost) Record(ChatRequest request, OpenReply reply, in UsageMeter meter, QuotaTicket ticket, ReplyTiming timing, UsageOutcome outcome)
     {
         var final = meter.Final(request);
         var cost = UsageMeter.Cost(reply.Candidate.Model, final);
-        usage.Record(UsageMeter.ToRecord(request, reply.Candidate.Model, reply.Key.KeyId, final, cost, time.GetUtcNow().UtcDateTime));
+        var record = UsageMeter.ToRecord(request, reply.Candidate.Model, reply.Key.KeyId, final, cost, time.GetUtcNow().UtcDateTime);
+        record.Outcome = outcome;
+        record.TimeToFirstTokenMs = timing.FirstTokenMs;
+        record.DurationMs = timing.ElapsedMs;
+        usage.Record(record);
         ticket.Complete(final);
         return (final, cost);
     }
@@ -138,4 +149,11 @@ public sealed class ChatRouter(
         UpstreamFailure f => f.Message,
         _ => "the connection to the provider was lost",
     };
+}
+
+/// <summary>When a reply started and got its first token, for the usage row (and the telemetry built on it).</summary>
+internal readonly record struct ReplyTiming(TimeProvider Time, long Started, TimeSpan FirstToken)
+{
+    public int FirstTokenMs => (int)Math.Min(int.MaxValue, FirstToken.TotalMilliseconds);
+    public int ElapsedMs => (int)Math.Min(int.MaxValue, Time.GetElapsedTime(Started).TotalMilliseconds);
 }

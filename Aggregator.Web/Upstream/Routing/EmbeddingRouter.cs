@@ -46,10 +46,11 @@ public sealed class EmbeddingRouter(
         deadline.CancelAfter(o.FirstTokenDeadline);
 
         Served served;
+        var origin = new CallOrigin(request.UserId, request.ApiTokenId, request.Source);
         try
         {
             var bodies = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-            served = await connector.FailoverAsync(plan, o, deadline.Token, cancellationToken, (candidate, client, key, attempt) =>
+            served = await connector.FailoverAsync(plan, origin, o, deadline.Token, cancellationToken, (candidate, client, key, attempt) =>
             {
                 var upstreamModel = candidate.Model.ModelId;
                 if (!bodies.TryGetValue(upstreamModel, out var body))
@@ -60,9 +61,10 @@ public sealed class EmbeddingRouter(
                 return SendAsync(client, candidate, key, body, request.ReplyModel, attempt, o);
             });
         }
-        catch
+        catch (Exception ex)
         {
             ticket.Refund(); // nothing was served
+            if (ex is RouterException refused && !cancellationToken.IsCancellationRequested) connector.RecordRequestFailure(origin, plan, refused);
             throw;
         }
 

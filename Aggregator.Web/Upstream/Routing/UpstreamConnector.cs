@@ -14,17 +14,29 @@ public sealed class UpstreamConnector(
     IApiKeyPool pool,
     ProviderClients clients,
     IHttpClientFactory httpFactory,
+    Usage.UsageRecorder usage,
     TimeProvider time,
     ILogger<UpstreamConnector> log)
 {
     public const string HttpClientName = "upstream";
 
+    /// <summary>An attempt's failure as a row (see <see cref="UpstreamError"/>): a class and a status, never the provider's text.</summary>
+    internal void RecordAttemptFailure(CallOrigin origin, RouteCandidate candidate, long keyId, UpstreamFailure failure) =>
+        usage.RecordError(origin.Error(time, candidate.Provider.Id, candidate.Model.Id, keyId, requestFailed: false,
+            failure.KeyFault?.ToString() ?? failure.Error.ToString(), failure.Status));
+
+    /// <summary>A request its caller got an error for (every attempt failed, no usable key, the provider refused it).</summary>
+    internal void RecordRequestFailure(CallOrigin origin, RoutePlan plan, RouterException error) =>
+        usage.RecordError(origin.Error(time, plan.Primary.Provider.Id, plan.Primary.Model.Id, keyId: null, requestFailed: true,
+            error.Error.ToString(), (error.InnerException as UpstreamFailure)?.Status));
+
     internal Task<OpenReply> ConnectAsync(RoutePlan plan, ChatRequest request, RouterOptions o, CancellationToken deadline, CancellationToken caller)
     {
+        var origin = new CallOrigin(request.UserId, request.ApiTokenId, request.Source);
         ReadOnlyMemory<byte> body = default;
         long bodyModel = -1;
         ApiStandard bodyStandard = default;
-        return FailoverAsync(plan, o, deadline, caller, (candidate, client, key, attempt) =>
+        return FailoverAsync(plan, origin, o, deadline, caller, (candidate, client, key, attempt) =>
         {
             if (bodyModel != candidate.Model.Id || bodyStandard != candidate.Provider.Standard)
             {
@@ -41,7 +53,7 @@ public sealed class UpstreamConnector(
     /// attempt with it, classifies a failure (the key's health, retry or not) and moves on. <paramref name="attemptAsync"/>
     /// owns the attempt's cancellation source once it returns a result; a failed attempt's source is disposed here.
     /// </summary>
-    internal async Task<T> FailoverAsync<T>(RoutePlan plan, RouterOptions o, CancellationToken deadline, CancellationToken caller,
+    internal async Task<T> FailoverAsync<T>(RoutePlan plan, CallOrigin origin, RouterOptions o, CancellationToken deadline, CancellationToken caller,
         Func<RouteCandidate, ProviderClient, KeyLease, CancellationTokenSource, Task<T>> attemptAsync)
     {
         var started = time.GetTimestamp();
@@ -88,6 +100,7 @@ public sealed class UpstreamConnector(
                     attempt.Dispose();
                     // Every failure, and so every message and log line below, comes out of the client redacted.
                     var failure = ProviderClient.Classify(ex, key.Redactor);
+                    RecordAttemptFailure(origin, candidate, key.KeyId, failure);
                     if (failure.KeyFault is { } fault and not KeyFault.Transport)
                     {
                         var health = await pool.ReportFailureAsync(key, fault, failure.RetryAfter, failure.Detail);
@@ -175,5 +188,20 @@ public sealed class UpstreamConnector(
             ? $"{provider} failed {attempts} time{(attempts == 1 ? "" : "s")}; last error: {last.Message}"
             : $"{provider} failed ({why}); last error: {last.Message}";
         return new RouterException(RouterError.UpstreamFailed, message, retryAfter, last);
+    }
+}
+
+/// <summary>Who an upstream call is for: stamped on the <see cref="UpstreamError"/> rows its failures leave.</summary>
+internal readonly record struct CallOrigin(string? UserId, long? ApiTokenId, string Source)
+{
+    public UpstreamError Error(TimeProvider time, int providerId, long modelId, long? keyId, bool requestFailed, string errorClass, int? status)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        return new UpstreamError
+        {
+            CreatedAt = now, Day = DateOnly.FromDateTime(now), ProviderId = providerId, ModelId = modelId, ApiKeyId = keyId,
+            UserId = UserId, ApiTokenId = ApiTokenId, Source = Source.Length <= 16 ? Source : Source[..16],
+            RequestFailed = requestFailed, ErrorClass = errorClass, StatusCode = status,
+        };
     }
 }

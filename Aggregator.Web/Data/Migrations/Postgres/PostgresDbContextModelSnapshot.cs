@@ -59,6 +59,9 @@ namespace Aggregator.Web.Data.Migrations.Postgres
                     b.Property<DateTime>("FirstSeenAt")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<DateTime?>("HealthHiddenAt")
+                        .HasColumnType("timestamp with time zone");
+
                     b.Property<bool>("Hidden")
                         .HasColumnType("boolean");
 
@@ -676,6 +679,42 @@ namespace Aggregator.Web.Data.Migrations.Postgres
                     b.ToTable("Messages");
                 });
 
+            modelBuilder.Entity("Aggregator.Web.Data.ModelChange", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTime>("At")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Changes")
+                        .HasMaxLength(20000)
+                        .HasColumnType("character varying(20000)");
+
+                    b.Property<int>("Kind")
+                        .HasColumnType("integer");
+
+                    b.Property<long>("ModelId")
+                        .HasColumnType("bigint");
+
+                    b.Property<int>("ProviderId")
+                        .HasColumnType("integer");
+
+                    b.Property<long?>("SyncRunId")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("SyncRunId");
+
+                    b.HasIndex("ModelId", "At");
+
+                    b.ToTable("ModelChanges");
+                });
+
             modelBuilder.Entity("Aggregator.Web.Data.Provider", b =>
                 {
                     b.Property<int>("Id")
@@ -688,6 +727,9 @@ namespace Aggregator.Web.Data.Migrations.Postgres
                         .HasColumnType("boolean");
 
                     b.Property<int>("ApiStandard")
+                        .HasColumnType("integer");
+
+                    b.Property<int?>("AutoHideFailingMinutes")
                         .HasColumnType("integer");
 
                     b.Property<string>("BaseUrl")
@@ -707,6 +749,9 @@ namespace Aggregator.Web.Data.Migrations.Postgres
                         .HasColumnType("character varying(128)");
 
                     b.Property<bool>("Enabled")
+                        .HasColumnType("boolean");
+
+                    b.Property<bool>("HealthProbe")
                         .HasColumnType("boolean");
 
                     b.Property<bool>("IsDemo")
@@ -862,6 +907,116 @@ namespace Aggregator.Web.Data.Migrations.Postgres
                     b.ToTable("SyncRuns");
                 });
 
+            modelBuilder.Entity("Aggregator.Web.Data.UpstreamError", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<long?>("ApiKeyId")
+                        .HasColumnType("bigint");
+
+                    b.Property<long?>("ApiTokenId")
+                        .HasColumnType("bigint");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateOnly>("Day")
+                        .HasColumnType("date");
+
+                    b.Property<string>("ErrorClass")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
+                    b.Property<long?>("ModelId")
+                        .HasColumnType("bigint");
+
+                    b.Property<int>("ProviderId")
+                        .HasColumnType("integer");
+
+                    b.Property<bool>("RequestFailed")
+                        .HasColumnType("boolean");
+
+                    b.Property<string>("Source")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.Property<int?>("StatusCode")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("UserId")
+                        .HasColumnType("text");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CreatedAt");
+
+                    b.HasIndex("ApiKeyId", "CreatedAt");
+
+                    b.HasIndex("ModelId", "CreatedAt");
+
+                    b.ToTable("UpstreamErrors");
+                });
+
+            modelBuilder.Entity("Aggregator.Web.Data.UsageDaily", b =>
+                {
+                    b.Property<DateOnly>("Day")
+                        .HasColumnType("date");
+
+                    b.Property<string>("UserId")
+                        .HasColumnType("text");
+
+                    b.Property<int>("ProviderId")
+                        .HasColumnType("integer");
+
+                    b.Property<long>("ModelId")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("ApiKeyId")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("ApiTokenId")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Source")
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.Property<long>("CachedTokens")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("CompletionTokens")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("CostNanoUsd")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("Errors")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("PromptTokens")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("ReasoningTokens")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("Requests")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Day", "UserId", "ProviderId", "ModelId", "ApiKeyId", "ApiTokenId", "Source");
+
+                    b.HasIndex("ModelId", "Day");
+
+                    b.HasIndex("UserId", "Day");
+
+                    b.ToTable("UsageDaily", (string)null);
+                });
+
             modelBuilder.Entity("Aggregator.Web.Data.UsageRecord", b =>
                 {
                     b.Property<long>("Id")
@@ -892,6 +1047,9 @@ namespace Aggregator.Web.Data.Migrations.Postgres
                     b.Property<DateOnly>("Day")
                         .HasColumnType("date");
 
+                    b.Property<int?>("DurationMs")
+                        .HasColumnType("integer");
+
                     b.Property<bool>("Estimated")
                         .HasColumnType("boolean");
 
@@ -900,6 +1058,9 @@ namespace Aggregator.Web.Data.Migrations.Postgres
 
                     b.Property<long?>("ModelId")
                         .HasColumnType("bigint");
+
+                    b.Property<int>("Outcome")
+                        .HasColumnType("integer");
 
                     b.Property<int>("PromptTokens")
                         .HasColumnType("integer");
@@ -915,15 +1076,22 @@ namespace Aggregator.Web.Data.Migrations.Postgres
                         .HasMaxLength(16)
                         .HasColumnType("character varying(16)");
 
+                    b.Property<int?>("TimeToFirstTokenMs")
+                        .HasColumnType("integer");
+
                     b.Property<string>("UserId")
                         .IsRequired()
                         .HasColumnType("text");
 
                     b.HasKey("Id");
 
+                    b.HasIndex("CreatedAt");
+
                     b.HasIndex("ApiKeyId", "Day");
 
                     b.HasIndex("ApiTokenId", "CreatedAt");
+
+                    b.HasIndex("ModelId", "CreatedAt");
 
                     b.HasIndex("ModelId", "Day");
 
@@ -1197,6 +1365,15 @@ namespace Aggregator.Web.Data.Migrations.Postgres
                     b.Navigation("Conversation");
 
                     b.Navigation("Parent");
+                });
+
+            modelBuilder.Entity("Aggregator.Web.Data.ModelChange", b =>
+                {
+                    b.HasOne("Aggregator.Web.Data.AiModel", null)
+                        .WithMany()
+                        .HasForeignKey("ModelId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Aggregator.Web.Data.ShareLink", b =>

@@ -52,6 +52,9 @@ namespace Aggregator.Web.Data.Migrations.Sqlite
                     b.Property<DateTime>("FirstSeenAt")
                         .HasColumnType("TEXT");
 
+                    b.Property<DateTime?>("HealthHiddenAt")
+                        .HasColumnType("TEXT");
+
                     b.Property<bool>("Hidden")
                         .HasColumnType("INTEGER");
 
@@ -659,6 +662,40 @@ namespace Aggregator.Web.Data.Migrations.Sqlite
                     b.ToTable("Messages");
                 });
 
+            modelBuilder.Entity("Aggregator.Web.Data.ModelChange", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("At")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Changes")
+                        .HasMaxLength(20000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Kind")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("ModelId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("ProviderId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("SyncRunId")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("SyncRunId");
+
+                    b.HasIndex("ModelId", "At");
+
+                    b.ToTable("ModelChanges");
+                });
+
             modelBuilder.Entity("Aggregator.Web.Data.Provider", b =>
                 {
                     b.Property<int>("Id")
@@ -669,6 +706,9 @@ namespace Aggregator.Web.Data.Migrations.Sqlite
                         .HasColumnType("INTEGER");
 
                     b.Property<int>("ApiStandard")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("AutoHideFailingMinutes")
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("BaseUrl")
@@ -688,6 +728,9 @@ namespace Aggregator.Web.Data.Migrations.Sqlite
                         .HasColumnType("TEXT");
 
                     b.Property<bool>("Enabled")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("HealthProbe")
                         .HasColumnType("INTEGER");
 
                     b.Property<bool>("IsDemo")
@@ -841,6 +884,114 @@ namespace Aggregator.Web.Data.Migrations.Sqlite
                     b.ToTable("SyncRuns");
                 });
 
+            modelBuilder.Entity("Aggregator.Web.Data.UpstreamError", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("ApiKeyId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("ApiTokenId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateOnly>("Day")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ErrorClass")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("ModelId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("ProviderId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("RequestFailed")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Source")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int?>("StatusCode")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("UserId")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CreatedAt");
+
+                    b.HasIndex("ApiKeyId", "CreatedAt");
+
+                    b.HasIndex("ModelId", "CreatedAt");
+
+                    b.ToTable("UpstreamErrors");
+                });
+
+            modelBuilder.Entity("Aggregator.Web.Data.UsageDaily", b =>
+                {
+                    b.Property<DateOnly>("Day")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("UserId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("ProviderId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("ModelId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("ApiKeyId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("ApiTokenId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Source")
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CachedTokens")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("CompletionTokens")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("CostNanoUsd")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Errors")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("PromptTokens")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("ReasoningTokens")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Requests")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Day", "UserId", "ProviderId", "ModelId", "ApiKeyId", "ApiTokenId", "Source");
+
+                    b.HasIndex("ModelId", "Day");
+
+                    b.HasIndex("UserId", "Day");
+
+                    b.ToTable("UsageDaily", (string)null);
+                });
+
             modelBuilder.Entity("Aggregator.Web.Data.UsageRecord", b =>
                 {
                     b.Property<long>("Id")
@@ -869,6 +1020,9 @@ namespace Aggregator.Web.Data.Migrations.Sqlite
                     b.Property<DateOnly>("Day")
                         .HasColumnType("TEXT");
 
+                    b.Property<int?>("DurationMs")
+                        .HasColumnType("INTEGER");
+
                     b.Property<bool>("Estimated")
                         .HasColumnType("INTEGER");
 
@@ -876,6 +1030,9 @@ namespace Aggregator.Web.Data.Migrations.Sqlite
                         .HasColumnType("INTEGER");
 
                     b.Property<long?>("ModelId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Outcome")
                         .HasColumnType("INTEGER");
 
                     b.Property<int>("PromptTokens")
@@ -892,15 +1049,22 @@ namespace Aggregator.Web.Data.Migrations.Sqlite
                         .HasMaxLength(16)
                         .HasColumnType("TEXT");
 
+                    b.Property<int?>("TimeToFirstTokenMs")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("UserId")
                         .IsRequired()
                         .HasColumnType("TEXT");
 
                     b.HasKey("Id");
 
+                    b.HasIndex("CreatedAt");
+
                     b.HasIndex("ApiKeyId", "Day");
 
                     b.HasIndex("ApiTokenId", "CreatedAt");
+
+                    b.HasIndex("ModelId", "CreatedAt");
 
                     b.HasIndex("ModelId", "Day");
 
@@ -1168,6 +1332,15 @@ namespace Aggregator.Web.Data.Migrations.Sqlite
                     b.Navigation("Conversation");
 
                     b.Navigation("Parent");
+                });
+
+            modelBuilder.Entity("Aggregator.Web.Data.ModelChange", b =>
+                {
+                    b.HasOne("Aggregator.Web.Data.AiModel", null)
+                        .WithMany()
+                        .HasForeignKey("ModelId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Aggregator.Web.Data.ShareLink", b =>
