@@ -29,8 +29,10 @@ public static class TelemetryExtensions
         // Every log line carries the trace and span it was written in; the console shows them (scopes on).
         builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
         builder.Logging.AddSimpleConsole(o => o.IncludeScopes = true);
-        // SignalR's dispatcher logs every refused hub call at Debug with its stack trace; HubCallOutcomes logs them as one line.
-        builder.Logging.AddFilter("Microsoft.AspNetCore.SignalR.Internal.DefaultHubDispatcher", LogLevel.Information);
+        // SignalR's dispatcher logs every exception out of a hub method, a refusal (HubException) included, as an Error with
+        // its stack trace. HubCallOutcomes, a filter around every hub method, is where they are logged instead: a refusal as
+        // one Information line, anything else as an Error. The dispatcher's own lines below Critical would only repeat them.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.SignalR.Internal.DefaultHubDispatcher", LogLevel.Critical);
 
         var settings = builder.Configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions();
         var otlp = !string.IsNullOrWhiteSpace(settings.OtlpEndpoint) ? settings.OtlpEndpoint
