@@ -8,6 +8,7 @@ using Aggregator.Web.Features.Catalog;
 using Aggregator.Web.Features.Chat;
 using Aggregator.Web.Features.Demo;
 using Aggregator.Web.Features.Sharing;
+using Aggregator.Web.Features.Telemetry;
 using Aggregator.Web.Infrastructure;
 using Aggregator.Web.Security;
 using Aggregator.Web.Upstream;
@@ -34,6 +35,7 @@ try
     builder.Services.AddApi(); // OpenAI-compatible /v1 with personal access tokens
     builder.AddDemo();        // built-in mock upstream and a seeded demo provider (Demo:Enabled)
     builder.Services.AddResponseDelivery(); // compression of pages and JSON
+    builder.AddTelemetry();   // OpenTelemetry metrics (Prometheus /metrics) and traces, trace ids in logs
     builder.AddHealth();      // /health/live, /health/ready (database and migrations, Redis when configured)
     // Run from a build's output in any environment (tests, a Production-mode `dotnet run`), static assets
     // include the build-time compressed files kept under obj/; published, this finds no manifest and does nothing.
@@ -70,6 +72,7 @@ try
     // (gzip; brotli too on publish), fingerprinted URLs cached as immutable, ETags on the plain ones.
     app.MapStaticAssets();
     app.MapHealth();
+    app.MapTelemetry();        // /metrics: admin, scrape token or the metrics port
     app.MapDemo();
     app.MapRazorPages().WithStaticAssets(); // tag helpers write the fingerprinted URLs
     app.MapCatalog();

@@ -1,12 +1,15 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Aggregator.Web.Data;
+using Aggregator.Web.Features.Telemetry;
 using Aggregator.Web.Security;
 using Aggregator.Web.Upstream;
 using BenchmarkDotNet.Attributes;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Aggregator.Web.Upstream.Keys;
@@ -72,11 +75,13 @@ public class RouterEndToEndBenchmark
         _table.ReloadAsync().GetAwaiter().GetResult();
         var clients = new ProviderClients(Options.Create(routerOptions));
         _usage = new UsageRecorder(dbFactory, new TokenSpend(dbFactory, time), time, NullLogger<UsageRecorder>.Instance);
-        var connector = new UpstreamConnector(pool, clients, new CannedHttp(), _usage, time, NullLogger<UpstreamConnector>.Instance);
+        var metrics = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var telemetry = new GatewayTelemetry(metrics.GetRequiredService<IMeterFactory>(), pool, _table, metrics);
+        var connector = new UpstreamConnector(pool, clients, new CannedHttp(), _usage, time, telemetry, NullLogger<UpstreamConnector>.Instance);
         // Not started: queued usage rows wait in memory (a few MB over a run) so database writes stay out of the figures.
         var quotas = new TierQuotas(new Monitor<QuotaOptions>(new() { Free = new() { RequestsPerMinute = int.MaxValue } }), dbFactory, time);
         _router = new ChatRouter(new RouteResolver(_table, pool), quotas, connector, pool, _usage,
-            new Monitor<RouterOptions>(routerOptions), time, NullLogger<ChatRouter>.Instance);
+            new Monitor<RouterOptions>(routerOptions), time, telemetry, NullLogger<ChatRouter>.Instance);
         ChatTurn[] turns = [new(MessageRole.System, "You are helpful."), new(MessageRole.User, "Write a short poem about routers, please.")];
         _openAI = new ChatRequest("user-1", Tier.Free, openAIModel, turns);
         _anthropic = new ChatRequest("user-1", Tier.Free, anthropicModel, turns);

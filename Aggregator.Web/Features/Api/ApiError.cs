@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Aggregator.Web.Data;
+using Aggregator.Web.Features.Telemetry;
 using Aggregator.Web.Upstream;
 
 namespace Aggregator.Web.Features.Api;
@@ -82,7 +83,7 @@ public sealed record ApiError(int Status, string Type, string? Code, string Mess
         w.WriteString("type"u8, "error");
         w.WriteStartObject("error"u8);
         w.WriteString("type"u8, AnthropicType);
-        w.WriteString("message"u8, Message);
+        w.WriteString("message"u8, TraceReference.Append(Message)); // inside the text: both SDKs parse the shape as it is
         w.WriteEndObject();
         w.WriteEndObject();
     }
@@ -92,7 +93,7 @@ public sealed record ApiError(int Status, string Type, string? Code, string Mess
     {
         w.WriteStartObject();
         w.WriteStartObject("error"u8);
-        w.WriteString("message"u8, Message);
+        w.WriteString("message"u8, TraceReference.Append(Message));
         w.WriteString("type"u8, Type);
         if (Param is null) w.WriteNull("param"u8); else w.WriteString("param"u8, Param);
         if (Code is null) w.WriteNull("code"u8); else w.WriteString("code"u8, Code);

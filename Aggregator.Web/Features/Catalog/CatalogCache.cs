@@ -1,9 +1,11 @@
 using System.ComponentModel;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Aggregator.Web.Data;
+using Aggregator.Web.Features.Telemetry;
 using Aggregator.Web.Upstream;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Caching.Hybrid;
@@ -20,7 +22,7 @@ namespace Aggregator.Web.Features.Catalog;
 /// has to), which also reloads the router's routing table so a disabled key or provider stops
 /// serving at once.
 /// </summary>
-public sealed class CatalogCache(HybridCache cache, IDbContextFactory<AppDbContext> dbFactory, RoutingTable routing)
+public sealed class CatalogCache(HybridCache cache, IDbContextFactory<AppDbContext> dbFactory, RoutingTable routing, GatewayTelemetry telemetry)
     : ICommittedChangesListener
 {
     public const string Tag = "catalog";
@@ -40,10 +42,19 @@ public sealed class CatalogCache(HybridCache cache, IDbContextFactory<AppDbConte
         changes.HasFlag(ChangedData.Catalog) ? InvalidateAsync(cancellationToken) : ValueTask.CompletedTask;
 
     /// <summary>The catalogue as a user of <paramref name="tier"/> sees it: models above the tier are present but locked.</summary>
-    public ValueTask<CatalogView> GetAsync(Tier tier, CancellationToken cancellationToken = default) =>
-        cache.GetOrCreateAsync($"catalog:v1:tier:{(int)tier}", (self: this, tier),
-            static async (s, ct) => CatalogView.Build(s.tier, await s.self.GetAllAsync(ct)),
+    public async ValueTask<CatalogView> GetAsync(Tier tier, CancellationToken cancellationToken = default)
+    {
+        var missed = new StrongBox<bool>();
+        var view = await cache.GetOrCreateAsync($"catalog:v1:tier:{(int)tier}", (self: this, tier, missed),
+            static async (s, ct) =>
+            {
+                s.missed.Value = true;
+                return CatalogView.Build(s.tier, await s.self.GetAllAsync(ct));
+            },
             options: Entry, tags: Tags, cancellationToken: cancellationToken);
+        telemetry.CatalogLookup(missed.Value);
+        return view;
+    }
 
     ValueTask<CatalogSnapshot> GetAllAsync(CancellationToken cancellationToken) =>
         cache.GetOrCreateAsync(AllKey, this, static (s, ct) => s.QueryAsync(ct), Entry, Tags, cancellationToken: cancellationToken);

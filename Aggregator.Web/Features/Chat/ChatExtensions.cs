@@ -1,4 +1,5 @@
 using Aggregator.Web.Data;
+using Aggregator.Web.Features.Telemetry;
 using Microsoft.AspNetCore.SignalR;
 using Aggregator.Web.Cluster;
 using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
@@ -30,6 +31,7 @@ public static class ChatExtensions
         var signalR = services.AddSignalR(o =>
         {
             o.MaximumReceiveMessageSize = (long)maxChars * 6 + 64 * 1024;
+            o.AddFilter<HubCallOutcomes>(); // first: refusals logged as one line, failures with a reference for the user
             o.AddFilter<SessionHubFilter>(); // fresh tier, role and security stamp on every call
         });
         var redis = builder.Configuration.GetConnectionString("Redis");

@@ -26,6 +26,9 @@ public sealed partial class GenerationManager(
 
     public NodeIdentity Node => bus.Node;
 
+    /// <summary>Replies being written on this node (the active-generations gauge).</summary>
+    public int RunningCount => byMessage.Count;
+
     /// <summary>The live generation of a message on this node, only for its owner.</summary>
     public Generation? Find(long messageId, string userId) =>
         byMessage.TryGetValue(messageId, out var g) && g.Start.UserId == userId ? g : null;

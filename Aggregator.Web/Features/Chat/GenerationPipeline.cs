@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Threading.Channels;
 using Aggregator.Web.Data;
+using Aggregator.Web.Features.Telemetry;
 using Aggregator.Web.Upstream;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.EntityFrameworkCore;
@@ -87,14 +88,14 @@ public sealed partial class GenerationPipeline(
         {
             // After the first token the router never retries: the partial reply stays, marked interrupted.
             status = ex.Error == RouterError.Interrupted ? MessageStatus.Interrupted : MessageStatus.Failed;
-            error = ex.Message;
+            error = TraceReference.Append(ex.Message);
             finish ??= "error";
             LogRouterFailure(start.MessageId, ex.Error);
         }
         catch (Exception ex)
         {
             status = MessageStatus.Failed;
-            error = "The reply failed unexpectedly. Try again.";
+            error = TraceReference.Append("The reply failed unexpectedly. Try again.");
             finish ??= "error";
             LogUnexpectedFailure(ex, start.MessageId);
         }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Options;
 using Aggregator.Web.Data;
+using Aggregator.Web.Features.Telemetry;
 using Aggregator.Web.Upstream.Keys;
 using Aggregator.Web.Upstream.Protocols;
 using Aggregator.Web.Upstream.Usage;
@@ -20,11 +21,13 @@ public sealed class ChatRouter(
     UsageRecorder usage,
     IOptionsMonitor<RouterOptions> options,
     TimeProvider time,
+    GatewayTelemetry telemetry,
     ILogger<ChatRouter> log) : IChatRouter
 {
     public async IAsyncEnumerable<StreamEvent> StreamAsync(ChatRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
+        using var span = GatewayTelemetry.StartRoute("chat", request.Source);
         RoutePlan plan;
         try
         {
@@ -138,6 +141,7 @@ public sealed class ChatRouter(
         record.TimeToFirstTokenMs = timing.FirstTokenMs;
         record.DurationMs = timing.ElapsedMs;
         usage.Record(record);
+        telemetry.ReplyEnded(reply.Route, final, timing.FirstToken, TimeSpan.FromMilliseconds(timing.ElapsedMs), outcome);
         ticket.Complete(final);
         return (final, cost);
     }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Aggregator.Web.Data;
+using Aggregator.Web.Features.Telemetry;
 using Aggregator.Web.Upstream.Keys;
 using Aggregator.Web.Upstream.Protocols;
 using Aggregator.Web.Upstream.Usage;
@@ -32,13 +33,15 @@ public sealed class EmbeddingRouter(
     IHttpClientFactory httpFactory,
     UsageRecorder usage,
     IOptionsMonitor<RouterOptions> options,
-    TimeProvider time)
+    TimeProvider time,
+    GatewayTelemetry telemetry)
 {
     sealed record Served(byte[] Body, RouteCandidate Candidate, KeyLease Key, TokenUsage? Usage);
 
     /// <summary>Routes one embeddings request; refusals and failures are <see cref="RouterException"/>s.</summary>
     public async Task<EmbeddingResult> EmbedAsync(EmbeddingRequest request, CancellationToken cancellationToken)
     {
+        using var span = GatewayTelemetry.StartRoute("embeddings", request.Source);
         var plan = Embeddable(await resolver.ResolveAsync(request.ModelId, request.UserTier, cancellationToken));
         var ticket = await quotas.AcquireAsync(request.UserId, request.UserTier, cancellationToken);
         var o = options.CurrentValue;
@@ -89,6 +92,7 @@ public sealed class EmbeddingRouter(
         });
         ticket.Complete(final);
         var route = new RouteInfo(model.ProviderId, served.Candidate.Provider.Name, model.Id, model.ModelId, served.Key.KeyId);
+        telemetry.EmbeddingServed(route, final);
         return new EmbeddingResult(served.Body, route, final, cost);
     }
 

@@ -1,4 +1,5 @@
 using Aggregator.Web.Data;
+using Aggregator.Web.Features.Telemetry;
 using Aggregator.Web.Upstream.Keys;
 using Aggregator.Web.Upstream.Protocols;
 
@@ -16,19 +17,26 @@ public sealed class UpstreamConnector(
     IHttpClientFactory httpFactory,
     Usage.UsageRecorder usage,
     TimeProvider time,
+    GatewayTelemetry telemetry,
     ILogger<UpstreamConnector> log)
 {
     public const string HttpClientName = "upstream";
 
     /// <summary>An attempt's failure as a row (see <see cref="UpstreamError"/>): a class and a status, never the provider's text.</summary>
-    internal void RecordAttemptFailure(CallOrigin origin, RouteCandidate candidate, long keyId, UpstreamFailure failure) =>
+    internal void RecordAttemptFailure(CallOrigin origin, RouteCandidate candidate, long keyId, UpstreamFailure failure)
+    {
+        telemetry.AttemptFailed(candidate, keyId, failure);
         usage.RecordError(origin.Error(time, candidate.Provider.Id, candidate.Model.Id, keyId, requestFailed: false,
             failure.KeyFault?.ToString() ?? failure.Error.ToString(), failure.Status));
+    }
 
     /// <summary>A request its caller got an error for (every attempt failed, no usable key, the provider refused it).</summary>
-    internal void RecordRequestFailure(CallOrigin origin, RoutePlan plan, RouterException error) =>
+    internal void RecordRequestFailure(CallOrigin origin, RoutePlan plan, RouterException error)
+    {
+        telemetry.RequestFailed(plan, error);
         usage.RecordError(origin.Error(time, plan.Primary.Provider.Id, plan.Primary.Model.Id, keyId: null, requestFailed: true,
             error.Error.ToString(), (error.InnerException as UpstreamFailure)?.Status));
+    }
 
     internal Task<OpenReply> ConnectAsync(RoutePlan plan, ChatRequest request, RouterOptions o, CancellationToken deadline, CancellationToken caller)
     {
@@ -91,6 +99,7 @@ public sealed class UpstreamConnector(
                 var client = clients.For(candidate.Provider.Standard);
                 var attempt = CancellationTokenSource.CreateLinkedTokenSource(deadline);
                 attempt.CancelAfter(o.AttemptTimeout < remaining ? o.AttemptTimeout : remaining);
+                using var span = telemetry.StartAttempt(candidate, key.KeyId, attempts);
                 try
                 {
                     return await attemptAsync(candidate, client, key, attempt);

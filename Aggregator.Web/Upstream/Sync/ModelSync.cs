@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Aggregator.Web.Data;
+using Aggregator.Web.Features.Telemetry;
 using Aggregator.Web.Security;
 using Microsoft.EntityFrameworkCore;
 
@@ -22,6 +23,7 @@ public sealed partial class ModelSync(
     SyncLock syncLock,
     CommittedChangesInterceptor committedChanges,
     TimeProvider clock,
+    GatewayTelemetry telemetry,
     ILogger<ModelSync> log)
 {
     /// <summary>Rows per write transaction.</summary>
@@ -83,6 +85,7 @@ public sealed partial class ModelSync(
             throw;
         }
         run.DurationMs = (int)watch.ElapsedMilliseconds;
+        telemetry.SyncEnded(provider.Name, run.Status, watch.Elapsed);
         // The catalogue and the router follow the committed rows by themselves (CommittedChangesInterceptor).
         await db.SaveChangesAsync(CancellationToken.None);
 
