@@ -64,6 +64,9 @@ public sealed class UsageModel(AppDbContext db, ITierQuotas quotas, ITokenSpend 
         }
     }
 
+    /// <summary>A decimal for data attributes: invariant, no trailing zeros (PostgreSQL numerics keep their scale).</summary>
+    public static string Plain(decimal value) => value.ToString("0.############", CultureInfo.InvariantCulture);
+
     public static string Number(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
 
     public static string Day(DateOnly day) => day.ToString("ddd d MMM", CultureInfo.InvariantCulture);
