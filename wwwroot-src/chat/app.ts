@@ -7,6 +7,7 @@ import {
   assistantMessage, type GenerationCompleted, Reply, type RenderedSnapshot, type ResumeResult, type TokenDelta, userMessage,
 } from "./messages";
 import { ChatInstructions } from "./instructions";
+import { LimitLine } from "./limit-summary";
 import { ModelPicker } from "./model-picker";
 import { recentModels } from "./preferences";
 import { collapseIfLong } from "./polish";
@@ -49,6 +50,7 @@ export class ChatApp {
   private readonly instructions: ChatInstructions;
   private readonly branch: Branch;
   private readonly attachments: ComposerAttachments;
+  private readonly limits: LimitLine;
   private stickToBottom = true;
   /** Send / regenerate / edit calls in flight from this tab. */
   private requests = 0;
@@ -91,6 +93,7 @@ export class ChatApp {
       added: (el) => { if (el.classList.contains("msg-assistant")) this.track(new Reply(el, () => this.follow())); },
     });
     this.attachments = new ComposerAttachments(root, (text) => this.showError(text), (text) => this.announce(text));
+    this.limits = new LimitLine(root, this.hub);
     for (const el of this.log.querySelectorAll<HTMLElement>(".msg-assistant")) this.track(new Reply(el, () => this.follow()));
     for (const el of this.log.querySelectorAll<HTMLElement>(".msg-user")) collapseIfLong(el);
     this.wireComposer();
@@ -111,6 +114,7 @@ export class ChatApp {
     try {
       await this.connected;
       this.resumeAll();
+      void this.limits.refresh();
     } catch {
       this.showError("The chat server could not be reached. Reload the page to try again.");
     }
@@ -498,6 +502,7 @@ export class ChatApp {
     this.announce(words[reply.status] ?? "Reply finished.");
     this.refreshButtons();
     void this.instructions.refreshGauge();
+    void this.limits.refresh();
   }
 
   private get busy(): boolean {

@@ -69,6 +69,17 @@ public sealed class RedisTierQuotas : ITierQuotas
         return 1
         """;
 
+    // KEYS: the user's per-minute log. ARGV: day-hash prefix. Reads only (what AcquireScript would find), by Redis's clock:
+    // {now ms (unused here), day number, requests in the last minute, ms stamp of the oldest of them (-1: none), seeded, messages, tokens}.
+    const string StatusScript = SharedCounters.Now + """
+        local day = math.floor(now / 86400000)
+        local window = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. (now - 60000), '+inf', 'WITHSCORES')
+        local oldest = -1
+        if #window > 0 then oldest = tonumber(window[2]) end
+        local used = redis.call('HMGET', ARGV[1] .. day, 'seeded', 'messages', 'tokens')
+        return {now, day, #window / 2, oldest, used[1] and 1 or 0, tonumber(used[2] or '0'), tonumber(used[3] or '0')}
+        """;
+
     static readonly int UnixEpochDay = new DateOnly(1970, 1, 1).DayNumber;
 
     readonly TierQuotas _local;
@@ -127,6 +138,23 @@ public sealed class RedisTierQuotas : ITierQuotas
             }
         }
         return await AcquireLocallyAsync(userId, tier, cancellationToken);
+    }
+
+    public async ValueTask<QuotaStatus> StatusAsync(string userId, Tier tier, CancellationToken cancellationToken)
+    {
+        var limits = _options.CurrentValue.For(tier);
+        if (limits.RequestsPerMinute is null && limits.MessagesPerDay is null && limits.TokensPerDay is null)
+            return await _local.StatusAsync(userId, tier, cancellationToken); // nothing counted in Redis: the usage rows say it all
+        var result = await _redis.TryRunAsync(StatusScript, [_redis.Redis.Key("quota:rpm:" + userId)], [DayPrefix(userId)], "tier quotas");
+        if (result is null) return await _local.StatusAsync(userId, tier, cancellationToken);
+        var parts = (long[])result!;
+        var day = DateOnly.FromDayNumber(UnixEpochDay + (int)parts[1]);
+        var perMinute = limits.RequestsPerMinute is { } rpm
+            ? new QuotaMeter(parts[2], rpm, parts[3] >= 0 ? DateTime.UnixEpoch.AddMilliseconds(parts[3] + 60_000) : null)
+            : new QuotaMeter(0, null, null);
+        // Not seeded yet (no message today on any node): the rows are what the first message will seed the day with.
+        var (messages, tokens) = parts[4] == 1 ? ((int)parts[5], parts[6]) : await TierQuotas.UsedAsync(_dbFactory, userId, day, cancellationToken);
+        return QuotaStatus.Of(tier, limits, perMinute, messages, tokens, day);
     }
 
     async ValueTask<QuotaTicket> AcquireLocallyAsync(string userId, Tier tier, CancellationToken cancellationToken)

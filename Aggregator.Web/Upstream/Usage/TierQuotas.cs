@@ -18,6 +18,9 @@ public interface ITierQuotas
 
     /// <summary>Adds what a counted message used, or gives the message back when nothing was served.</summary>
     void Settle(QuotaTicket ticket, long tokens, bool refund);
+
+    /// <summary>Where the user stands against each limit of the tier, as <see cref="AcquireAsync"/> would count it; counts nothing.</summary>
+    ValueTask<QuotaStatus> StatusAsync(string userId, Tier tier, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -131,6 +134,25 @@ public sealed class TierQuotas : ITierQuotas, IDisposable
             if (refund) day.Messages = Math.Max(0, day.Messages - 1);
             day.Tokens += tokens;
         }
+    }
+
+    public async ValueTask<QuotaStatus> StatusAsync(string userId, Tier tier, CancellationToken cancellationToken)
+    {
+        var limits = _options.CurrentValue.For(tier);
+        var now = _time.GetUtcNow().UtcDateTime;
+        var today = DateOnly.FromDateTime(now);
+        var perMinute = new QuotaMeter(0, null, null);
+        if (limits.RequestsPerMinute is { } rpm)
+        {
+            // The sliding window hands permits back segment by segment; a minute from now is when all of them are back.
+            var used = Math.Max(0, rpm - (_perMinute.GetStatistics((userId, tier))?.CurrentAvailablePermits ?? rpm));
+            perMinute = new QuotaMeter(used, rpm, used > 0 ? now.AddMinutes(1) : null);
+        }
+        (int Messages, long Tokens)? counted = null;
+        if (_days.TryGetValue(userId, out var day))
+            lock (day) if (day.Date == today && day.Seeded) counted = (day.Messages, day.Tokens);
+        var (messages, tokens) = counted ?? await UsedAsync(_dbFactory, userId, today, cancellationToken);
+        return QuotaStatus.Of(tier, limits, perMinute, messages, tokens, today);
     }
 
     static string Describe(TimeSpan span) => span.TotalHours >= 1 ? $"{(int)span.TotalHours} h {span.Minutes} min" : $"{Math.Max(1, (int)Math.Ceiling(span.TotalMinutes))} min";
