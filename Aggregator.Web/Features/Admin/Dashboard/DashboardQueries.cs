@@ -124,7 +124,8 @@ public sealed class DashboardQueries(AppDbContext db)
         var wanted = ids.Where(id => id != 0).ToList();
         if (wanted.Count == 0) return [];
         return await db.Models.AsNoTracking().Where(m => wanted.Contains(m.Id))
-            .ToDictionaryAsync(m => m.Id, m => (m.DisplayNameOverride ?? m.DisplayName) + " (" + m.Provider!.DisplayName + ")", ct);
+            .Select(m => new { m.Id, Name = (m.DisplayNameOverride ?? m.DisplayName) + " (" + m.Provider!.DisplayName + ")" })
+            .ToDictionaryAsync(m => m.Id, m => m.Name, ct);
     }
 
     static List<KeyValuePair<TKey, UsageTotals>> Top<TKey>(Dictionary<TKey, UsageTotals> sums, int count) where TKey : notnull =>

@@ -27,7 +27,7 @@ public sealed class UsageCsv(AppDbContext db, DashboardQueries queries)
     {
         await using var text = new StreamWriter(body, new UTF8Encoding(false), bufferSize: 32 * 1024, leaveOpen: true) { NewLine = "\r\n" };
         var line = new StringBuilder(256);
-        Write(text, line, Header);
+        await WriteAsync(text, line, ct, Header);
         var written = 0;
 
         var served =
@@ -49,10 +49,10 @@ public sealed class UsageCsv(AppDbContext db, DashboardQueries queries)
             };
         await foreach (var r in served.AsAsyncEnumerable().WithCancellation(ct))
         {
-            Write(text, line,
+            await WriteAsync(text, line, ct,
                 Time(r.CreatedAt), r.Email, r.UserId, r.Provider, r.Model, KeyLabel(r.Key, r.KeyHint), Number(r.ApiTokenId), r.Source,
                 r.Outcome.ToString().ToLowerInvariant(), null, Number(r.PromptTokens), Number(r.CompletionTokens), Number(r.ReasoningTokens),
-                Number(r.CachedTokens), r.Estimated ? "true" : "false", r.CostUsd?.ToString(CultureInfo.InvariantCulture),
+                Number(r.CachedTokens), r.Estimated ? "true" : "false", r.CostUsd?.ToString("0.##########", CultureInfo.InvariantCulture),
                 Number(r.TimeToFirstTokenMs), Number(r.DurationMs));
             if (++written % FlushEvery == 0) await text.FlushAsync(ct);
         }
@@ -76,7 +76,7 @@ public sealed class UsageCsv(AppDbContext db, DashboardQueries queries)
             };
         await foreach (var r in failed.AsAsyncEnumerable().WithCancellation(ct))
         {
-            Write(text, line,
+            await WriteAsync(text, line, ct,
                 Time(r.CreatedAt), r.Email, r.UserId, r.Provider, r.Model, KeyLabel(r.Key, r.KeyHint), Number(r.ApiTokenId), r.Source,
                 "failed", r.ErrorClass, "0", "0", "0", "0", "false", null, null, null);
             if (++written % FlushEvery == 0) await text.FlushAsync(ct);
@@ -88,7 +88,7 @@ public sealed class UsageCsv(AppDbContext db, DashboardQueries queries)
     static string? Number(long? n) => n?.ToString(CultureInfo.InvariantCulture);
     static string? KeyLabel(string? name, string? hint) => name is null ? null : $"{name} ({hint})";
 
-    static void Write(StreamWriter text, StringBuilder line, params string?[] cells)
+    static async Task WriteAsync(StreamWriter text, StringBuilder line, CancellationToken ct, params string?[] cells)
     {
         line.Clear();
         for (var i = 0; i < cells.Length; i++)
@@ -96,7 +96,7 @@ public sealed class UsageCsv(AppDbContext db, DashboardQueries queries)
             if (i > 0) line.Append(',');
             AppendCell(line, cells[i]);
         }
-        text.WriteLine(line);
+        await text.WriteLineAsync(line, ct);
     }
 
     /// <summary>
