@@ -23,7 +23,7 @@ const installedLock = path.join(root, "node_modules", ".package-lock.json");
 // MSBuild passes --if-stale: it already compared inputs and outputs, but a build that waited for
 // the lock may find the work done by the build that held it.
 const ifStale = process.argv.includes("--if-stale");
-const outputs = ["site.js", "admin.js", "chat.js", "highlight.js", "maths.js", "theme.js", "site.css", "maths.css", "icons.svg"].map((f) => path.join(dist, f));
+const outputs = ["site.js", "admin.js", "dashboard.js", "chat.js", "highlight.js", "maths.js", "theme.js", "site.css", "maths.css", "icons.svg"].map((f) => path.join(dist, f));
 
 // bootstrap-icons glyphs used in Features/**/*.cshtml and wwwroot-src/**/*.ts (as icon("name")); only these ship.
 const icons = [
@@ -124,7 +124,7 @@ async function build() {
       ...common,
       entryPoints: {
         site: "wwwroot-src/site.ts", admin: "wwwroot-src/admin.ts", chat: "wwwroot-src/chat.ts", highlight: "wwwroot-src/highlight.ts",
-        maths: "wwwroot-src/maths.ts",
+        maths: "wwwroot-src/maths.ts", dashboard: "wwwroot-src/admin/dashboard.ts", // Chart.js: only the dashboard loads it
       },
       outdir: dist,
       format: "esm",

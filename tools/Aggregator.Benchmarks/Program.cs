@@ -9,6 +9,7 @@ public static class BenchmarkMain
         ["sync"] = SyncBenchmark.RunAsync,
         ["catalog"] = CatalogBenchmark.RunAsync,
         ["router"] = RouterBenchmark.RunAsync,
+        ["dashboard"] = DashboardBenchmark.RunAsync,
     };
 
     public static async Task<int> Main(string[] args)

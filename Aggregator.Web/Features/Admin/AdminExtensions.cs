@@ -1,4 +1,5 @@
 using Aggregator.Web.Features.Account;
+using Aggregator.Web.Features.Admin.Dashboard;
 using Microsoft.AspNetCore.Mvc.ApplicationModels;
 
 namespace Aggregator.Web.Features.Admin;
@@ -10,6 +11,7 @@ public static class AdminExtensions
         services.AddScoped<AuditLog>();
         services.AddScoped<Providers.ApiKeyService>();
         services.AddHttpClient(Providers.ApiKeyService.TestClientName);
+        services.AddAdminDashboard();
         return services;
     }
 
