@@ -65,3 +65,6 @@ public sealed record HealthBoard(DateTime At, IReadOnlyDictionary<long, ModelHea
 
     public ModelHealth Of(long modelId) => Models.TryGetValue(modelId, out var health) ? health : ModelHealth.Quiet(modelId);
 }
+
+/// <summary>What the admin models page's Health column shows for one model.</summary>
+public sealed record HealthCell(ModelHealth Health, DateTime? HiddenAt);
