@@ -7,6 +7,7 @@ using Aggregator.Web.Features.Attachments;
 using Aggregator.Web.Features.Catalog;
 using Aggregator.Web.Features.Chat;
 using Aggregator.Web.Features.Demo;
+using Aggregator.Web.Features.Health;
 using Aggregator.Web.Features.Sharing;
 using Aggregator.Web.Features.Telemetry;
 using Aggregator.Web.Infrastructure;
@@ -27,6 +28,7 @@ try
     builder.Services.AddAccounts();
     builder.Services.AddAdmin();
     builder.Services.AddCatalog();
+    builder.Services.AddModelHealth(); // live model health from our own traffic; the leader hides, restores and probes
     builder.Services.AddModelSync();
     builder.Services.AddUpstream();    // router: key pool, failover, adapters, usage, quotas
     builder.AddChat();        // conversations, SignalR hub, generations
@@ -76,6 +78,7 @@ try
     app.MapDemo();
     app.MapRazorPages().WithStaticAssets(); // tag helpers write the fingerprinted URLs
     app.MapCatalog();
+    app.MapModelHealth();
     app.MapChat();
     app.MapSharing();
     app.MapAttachments();

@@ -30,7 +30,9 @@ const icons = [
   "archive", "box-arrow-up", "check2", "chevron-down", "chevron-left", "chevron-right", "clipboard", "download",
   "file-earmark-pdf", "file-earmark-text", "folder", "folder-plus", "keyboard", "layout-three-columns", "list",
   "lock-fill", "paperclip", "pencil", "pin-angle", "pin-angle-fill", "share", "sliders", "star", "star-fill",
-  "three-dots", "trash", "x-lg"
+  "three-dots", "trash", "x-lg",
+  // live model health (chat/health.ts, Admin/Models)
+  "check-circle-fill", "exclamation-triangle-fill", "x-octagon-fill",
 ];
 
 // Progress for the person waiting. Under MSBuild (the Aggregator.Web target) stdout is a pipe that a plain

@@ -3,6 +3,7 @@
 import { Caps, type Catalog, type CatalogModel, formatContext } from "./catalog";
 import { pinnedModels, recentModels, rememberModel, togglePinned } from "./preferences";
 import { icon } from "../icons";
+import { healthParts, loadHealth, type ModelHealth, paintHealth } from "./health";
 
 /** A saved model + settings, listed first; picking one hands it to the page (chat/instructions.ts). */
 export interface PickerPreset { id: number; name: string; modelId: number | null }
@@ -27,6 +28,7 @@ export class ModelPicker {
   private readonly count: HTMLElement;
   private presets: PickerPreset[] = [];
   private onPreset: (preset: PickerPreset) => void = () => {};
+  private health = new Map<number, ModelHealth>();
 
   constructor(root: HTMLElement, private catalog: Catalog, private readonly onChoose: (model: CatalogModel) => void) {
     this.button = root.querySelector("#model-button")!;
@@ -82,6 +84,18 @@ export class ModelPicker {
     this.input.value = "";
     this.filter();
     this.input.focus();
+    void this.refreshHealth();
+  }
+
+  /** Fresh health for the open list, painted into the rendered options in place (the active one stays active). */
+  private async refreshHealth(): Promise<void> {
+    try {
+      this.health = await loadHealth();
+    } catch {
+      return; // the selector works without it
+    }
+    for (const option of this.list.querySelectorAll<HTMLElement>(".model-option[data-model-id]"))
+      paintHealth(option, this.health.get(Number(option.dataset.modelId)));
   }
 
   close(focusButton: boolean): void {
@@ -181,7 +195,8 @@ export class ModelPicker {
     const id = document.createElement("span");
     id.className = "model-option-id";
     id.textContent = m.modelId;
-    main.append(name, " ", id); // the spaces keep the accessible name readable: "GPT-4o gpt-4o vision 128k"
+    const { mark, figures } = healthParts(el.id);
+    main.append(name, " ", id, " ", mark, figures); // the spaces keep the accessible name readable: "GPT-4o gpt-4o failing vision 128k"
 
     const badges = document.createElement("span");
     badges.className = "model-badges";
@@ -206,6 +221,7 @@ export class ModelPicker {
     star.title = "Pin (Shift+Enter)";
     star.innerHTML = icon(pinnedModels().includes(m.id) ? "star-fill" : "star");
     el.append(main, " ", badges, star);
+    paintHealth(el, this.health.get(m.id));
     return el;
   }
 

@@ -66,7 +66,7 @@ public sealed class CatalogCache(HybridCache cache, IDbContextFactory<AppDbConte
         var forever = DateTime.UtcNow.AddYears(100);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var rows = await db.Models.AsNoTracking()
-            .Where(m => m.Available && !m.Hidden && m.Type == ModelType.Chat
+            .Where(m => m.Available && !m.Hidden && m.HealthHiddenAt == null && m.Type == ModelType.Chat
                         && m.Provider!.Enabled
                         && m.Provider.Keys.Any(k => k.Active && k.DeletedAt == null
                                                     && (k.CooldownUntil == null || k.CooldownUntil < forever)))

@@ -1,11 +1,12 @@
 using Aggregator.Web.Data;
+using Aggregator.Web.Features.Health;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.EntityFrameworkCore;
 
 namespace Aggregator.Web.Features.Admin.Models;
 
-public sealed class IndexModel(AppDbContext db, AuditLog audit) : PageModel
+public sealed class IndexModel(AppDbContext db, AuditLog audit, ModelHealthBoard health) : PageModel
 {
     public const int PageSize = 50;
 
@@ -21,11 +22,14 @@ public sealed class IndexModel(AppDbContext db, AuditLog audit) : PageModel
     public IReadOnlyList<ModelRow> Rows { get; private set; } = [];
     public IReadOnlyList<(int Id, string Name)> Providers { get; private set; } = [];
     public int Total { get; private set; }
+    /// <summary>Live health (Features/Health) for the Health column.</summary>
+    public HealthBoard Health { get; private set; } = HealthBoard.Empty;
     public int PageCount => Math.Max(1, (Total + PageSize - 1) / PageSize);
     [TempData] public string? Status { get; set; }
 
     public sealed record ModelRow(long Id, string ProviderName, string ModelId, string DisplayName, string? Override, ModelType Type, bool TypeInferred,
-        ModelCapabilities Caps, ModelCapabilities Inferred, int? Context, int? MaxOutput, decimal? In, decimal? Out, Tier Tier, bool Available, bool Hidden);
+        ModelCapabilities Caps, ModelCapabilities Inferred, int? Context, int? MaxOutput, decimal? In, decimal? Out, Tier Tier, bool Available, bool Hidden,
+        DateTime? HealthHiddenAt = null);
 
     public async Task OnGetAsync(CancellationToken ct)
     {
@@ -38,8 +42,9 @@ public sealed class IndexModel(AppDbContext db, AuditLog audit) : PageModel
             .Skip((PageNumber - 1) * PageSize).Take(PageSize)
             .Select(m => new ModelRow(m.Id, m.Provider!.DisplayName, m.ModelId, m.DisplayName, m.DisplayNameOverride, m.Type, m.TypeInferred,
                 m.Capabilities, m.InferredCapabilities, m.ContextWindow, m.MaxOutputTokens, m.InputPricePerMTok, m.OutputPricePerMTok,
-                m.TierRequired, m.Available, m.Hidden))
+                m.TierRequired, m.Available, m.Hidden, m.HealthHiddenAt))
             .ToListAsync(ct);
+        Health = await health.GetAsync(ct);
     }
 
     public async Task<IActionResult> OnPostEditAsync(long id, string? displayName, Tier tier, bool hidden, CancellationToken ct)

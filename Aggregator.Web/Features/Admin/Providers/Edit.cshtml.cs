@@ -37,6 +37,8 @@ public sealed class EditModel(AppDbContext db, AuditLog audit) : PageModel
         [Display(Name = "Tier for new models")] public Tier DefaultTier { get; set; }
         [Display(Name = "Allow fallback to other providers serving the same model id")] public bool AllowFallback { get; set; }
         public bool Enabled { get; set; } = true;
+        [Display(Name = "Probe models with no recent traffic (one-token requests, so their health is known)")] public bool HealthProbe { get; set; }
+        [Range(1, 10080), Display(Name = "Hide a model failing for (minutes; empty = never)")] public int? AutoHideFailingMinutes { get; set; }
         /// <summary>The new host typed by the admin to confirm that the provider's keys may go there.</summary>
         [Display(Name = "Confirm the new host")] public string? ConfirmHost { get; set; }
     }
@@ -51,7 +53,7 @@ public sealed class EditModel(AppDbContext db, AuditLog audit) : PageModel
             {
                 Id = p.Id, Name = p.Name, DisplayName = p.DisplayName, Kind = p.Kind, ApiStandard = p.ApiStandard, BaseUrl = p.BaseUrl,
                 ModelsUrl = p.ModelsUrl, ListShape = p.ListShape, SyncIntervalMinutes = p.SyncIntervalMinutes, DefaultTier = p.DefaultTier,
-                AllowFallback = p.AllowFallback, Enabled = p.Enabled,
+                AllowFallback = p.AllowFallback, Enabled = p.Enabled, HealthProbe = p.HealthProbe, AutoHideFailingMinutes = p.AutoHideFailingMinutes,
             };
         }
         else if (ProviderPresets.Find(preset) is { } chosen)
@@ -107,6 +109,8 @@ public sealed class EditModel(AppDbContext db, AuditLog audit) : PageModel
         provider.DefaultTier = Input.DefaultTier;
         provider.AllowFallback = Input.AllowFallback;
         provider.Enabled = Input.Enabled;
+        provider.HealthProbe = Input.HealthProbe;
+        provider.AutoHideFailingMinutes = Input.AutoHideFailingMinutes;
         audit.Record(Input.Id == 0 ? "provider.create" : "provider.update", "provider", provider,
             $"{provider.DisplayName} ({provider.Kind}, {provider.ApiStandard}) {provider.BaseUrl}"
             + (newHost is null ? "" : $"; keys now sent to {newHost} (confirmed)"));
