@@ -90,7 +90,7 @@ public sealed class SyncSchedulerTests(ScheduledSyncApp app) : IClassFixture<Sch
         {
             Assert.Equal(LogLevel.Warning, l.Level);
             Assert.Null(l.Exception); // an unreachable host is expected: no stack trace
-            Assert.Contains("Cannot reach 127.0.0.1", l.Message);
+            Assert.Contains("Unreachable (no HTTP status) from 127.0.0.1", l.Message);
         });
     }
 

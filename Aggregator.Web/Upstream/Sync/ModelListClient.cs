@@ -6,11 +6,15 @@ using Aggregator.Web.Upstream.Protocols;
 
 namespace Aggregator.Web.Upstream.Sync;
 
+/// <summary>What went wrong fetching a model list, in words a log line can carry (no provider text).</summary>
+public enum ModelListFailure { Unreachable, Timeout, HttpError, KeyRejected, TooLarge, NotJson, Unreadable }
+
 /// <summary>Why a model list could not be fetched: the HTTP status (when there was one) and a readable reason.</summary>
-public sealed class ModelListFetchException(string message, HttpStatusCode? status, int attempts, Exception? inner = null) : Exception(message, inner)
+public sealed class ModelListFetchException(string message, HttpStatusCode? status, int attempts, ModelListFailure failure) : Exception(message)
 {
     public HttpStatusCode? Status { get; } = status;
     public int Attempts { get; } = attempts;
+    public ModelListFailure Failure { get; } = failure;
     public bool KeyRejected => Status is HttpStatusCode.Unauthorized;
 }
 
@@ -92,7 +96,8 @@ public sealed class ModelListClient(IHttpClientFactory http, ProviderClients cli
         catch (Exception ex) when (ex is HttpRequestException or TimeoutException or Polly.Timeout.TimeoutRejectedException
                                        || ex is TaskCanceledException && !ct.IsCancellationRequested)
         {
-            throw new ModelListFetchException($"Cannot reach {host}: {redactor.Redact(ex.Message)}", null, Math.Max(1, counter.Count));
+            var failure = ex is HttpRequestException ? ModelListFailure.Unreachable : ModelListFailure.Timeout;
+            throw new ModelListFetchException($"Cannot reach {host}: {redactor.Redact(ex.Message)}", null, Math.Max(1, counter.Count), failure);
         }
         using (response)
         {
@@ -103,11 +108,12 @@ public sealed class ModelListClient(IHttpClientFactory http, ProviderClients cli
                 var message = response.StatusCode == HttpStatusCode.Unauthorized
                     ? $"{host} rejected the API key ({failure.ProviderText})."
                     : $"{host} answered HTTP {failure.ProviderText}" + (attempts > 1 ? $" after {attempts} attempts." : ".");
-                throw new ModelListFetchException(message, response.StatusCode, attempts);
+                throw new ModelListFetchException(message, response.StatusCode, attempts,
+                    response.StatusCode == HttpStatusCode.Unauthorized ? ModelListFailure.KeyRejected : ModelListFailure.HttpError);
             }
             var max = options.Value.MaxListBytes;
             if (response.Content.Headers.ContentLength > max)
-                throw new ModelListFetchException($"The model list from {host} is larger than {max / (1024 * 1024)} MB.", response.StatusCode, attempts);
+                throw new ModelListFetchException($"The model list from {host} is larger than {max / (1024 * 1024)} MB.", response.StatusCode, attempts, ModelListFailure.TooLarge);
             try
             {
                 await using var body = new UpstreamBody(await response.Content.ReadAsStreamAsync(ct), max);
@@ -115,15 +121,15 @@ public sealed class ModelListClient(IHttpClientFactory http, ProviderClients cli
             }
             catch (ModelListException ex)
             {
-                throw new ModelListFetchException(redactor.Redact(ex.Message), null, attempts);
+                throw new ModelListFetchException(redactor.Redact(ex.Message), null, attempts, ModelListFailure.Unreadable);
             }
             catch (JsonException ex)
             {
-                throw new ModelListFetchException($"The model list from {host} is not JSON ({redactor.Redact(ex.Message)}).", response.StatusCode, attempts);
+                throw new ModelListFetchException($"The model list from {host} is not JSON ({redactor.Redact(ex.Message)}).", response.StatusCode, attempts, ModelListFailure.NotJson);
             }
             catch (UpstreamFailure)
             {
-                throw new ModelListFetchException($"The model list from {host} is larger than {max / (1024 * 1024)} MB.", response.StatusCode, attempts);
+                throw new ModelListFetchException($"The model list from {host} is larger than {max / (1024 * 1024)} MB.", response.StatusCode, attempts, ModelListFailure.TooLarge);
             }
         }
     }

@@ -72,7 +72,10 @@ public sealed partial class ModelSync(
             run.Attempts = ex is ModelListFetchException f ? f.Attempts : Math.Max(run.Attempts, 1);
             if (ex is ModelListFetchException { KeyRejected: true })
                 await DisableKeyAsync(db, key.Id, $"401 on model sync at {now:yyyy-MM-dd HH:mm}Z: {ex.Message}", ct);
-            LogSyncFailed(provider.Name, ex.Message);
+            // One line per run, from what we know (the provider's text may echo the key; the run row has the readable reason).
+            var fetchFailure = ex as ModelListFetchException;
+            LogSyncFailed(provider.Name, run.Attempts, fetchFailure?.Failure.ToString() ?? "EmptyList",
+                fetchFailure?.Status is { } status ? $"HTTP {(int)status}" : "no HTTP status", HostOf(provider));
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -126,11 +129,16 @@ public sealed partial class ModelSync(
         // Written in batches, each its own short transaction (and a short-lived context, so tracking stays
         // the size of one batch), never one over the whole list: on SQLite a write transaction blocks every
         // other writer (logins, chat) until it commits.
+        // Each batch writes its models and their ModelChange rows (the history on the model's admin page) in one transaction.
         foreach (var batch in inserts.Chunk(Batch))
         {
             await using var batchDb = await dbFactory.CreateDbContextAsync(ct);
+            await using var tx = await batchDb.Database.BeginTransactionAsync(ct);
             batchDb.Models.AddRange(batch);
+            await batchDb.SaveChangesAsync(ct); // the new rows' ids, for their history
+            batchDb.ModelChanges.AddRange(batch.Select(m => History(run, m.Id, ModelChangeKind.Added, now)));
             await batchDb.SaveChangesAsync(ct);
+            await tx.CommitAsync(ct);
         }
         foreach (var ids in changed.Keys.Chunk(Batch))
         {
@@ -138,13 +146,26 @@ public sealed partial class ModelSync(
             foreach (var row in await batchDb.Models.Where(m => ids.Contains(m.Id)).ToListAsync(ct))
             {
                 var (model, hash) = changed[row.Id];
+                var fields = ModelDiff.Between(row, model);
+                // A model listed again after removal came back (with whatever changed meanwhile); a hash change
+                // no shown field tells apart (a name equal to the id, say) is not worth a history row.
+                if (!row.Available || fields.Count > 0)
+                    batchDb.ModelChanges.Add(History(run, row.Id, row.Available ? ModelChangeKind.Changed : ModelChangeKind.Returned, now,
+                        fields.Count > 0 ? ModelDiff.ToJson(fields) : null));
                 Apply(row, model, hash, now);
             }
             await batchDb.SaveChangesAsync(ct);
         }
         foreach (var ids in removed.Chunk(Batch))
-            await db.Models.Where(m => ids.Contains(m.Id))
+        {
+            await using var batchDb = await dbFactory.CreateDbContextAsync(ct);
+            await using var tx = await batchDb.Database.BeginTransactionAsync(ct);
+            await batchDb.Models.Where(m => ids.Contains(m.Id))
                 .ExecuteUpdateAsync(s => s.SetProperty(m => m.Available, false).SetProperty(m => m.UpdatedAt, now), ct);
+            batchDb.ModelChanges.AddRange(ids.Select(id => History(run, id, ModelChangeKind.Removed, now)));
+            await batchDb.SaveChangesAsync(ct);
+            await tx.CommitAsync(ct);
+        }
 
         run.Added = inserts.Count;
         run.Updated = changed.Count;
@@ -159,6 +180,11 @@ public sealed partial class ModelSync(
         if (provider.ListShape == ModelListShape.Auto) provider.ListShape = fetched.Shape;
         // Not saved here: the run's figures, its final state and LastSyncedAt are written together by the caller.
     }
+
+    static ModelChange History(SyncRun run, long modelId, ModelChangeKind kind, DateTime at, string? changes = null) => new()
+    {
+        ModelId = modelId, ProviderId = run.ProviderId, SyncRunId = run.Id, At = at, Kind = kind, Changes = changes,
+    };
 
     static AiModel NewRow(Provider provider, UpstreamModel model, string hash, DateTime now)
     {
@@ -209,6 +235,9 @@ public sealed partial class ModelSync(
     [LoggerMessage(LogLevel.Information, "Synced {Provider}: {Added} added, {Updated} updated, {Removed} removed, {Unchanged} unchanged in {Ms} ms")]
     partial void LogSynced(string provider, int added, int updated, int removed, int unchanged, long ms);
 
-    [LoggerMessage(LogLevel.Warning, "Sync of {Provider} failed: {Reason}")]
-    partial void LogSyncFailed(string provider, string reason);
+    static string HostOf(Provider provider) =>
+        Uri.TryCreate(ModelListClient.ListUrl(provider), UriKind.Absolute, out var url) ? url.Authority : "(invalid URL)";
+
+    [LoggerMessage(LogLevel.Warning, "Sync of {Provider} failed after {Attempts} attempt(s): {Failure} ({Status}) from {Host}")]
+    partial void LogSyncFailed(string provider, int attempts, string failure, string status, string host);
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -28,15 +29,17 @@ public static class SyncExtensions
                         MaxDelay = TimeSpan.FromSeconds(30),
                     })
                     .AddTimeout(o.AttemptTimeout)
-                    // A sync logs one line per run (its attempts are in the run): each retry is a debug detail,
-                    // not a warning with a stack trace.
+                    // A sync logs one line per run (ModelSync; its attempts are in the run row): the pipeline logs
+                    // nothing (at debug it wrote each retry and the run's end with a stack trace), its metrics stay.
                     .ConfigureTelemetry(new TelemetryOptions(context.GetOptions<TelemetryOptions>())
                     {
-                        SeverityProvider = _ => ResilienceEventSeverity.Debug,
+                        LoggerFactory = NullLoggerFactory.Instance,
                     });
             });
         // Inside the retry handler, so it sees every attempt.
         client.AddHttpMessageHandler<AttemptCounter.Handler>();
+        // The factory's request logging writes a line per attempt, a failed one with its stack trace: the run's one line replaces it.
+        client.RemoveAllLoggers();
         services.AddSingleton<ModelListClient>();
         services.AddSingleton<SyncLock>();
         services.AddScoped<ModelSync>();
