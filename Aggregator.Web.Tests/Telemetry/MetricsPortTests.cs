@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Aggregator.Web.Tests.Infrastructure;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Aggregator.Web.Tests.Telemetry;
