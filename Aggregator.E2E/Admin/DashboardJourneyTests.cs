@@ -73,13 +73,29 @@ public sealed class DashboardJourneyTests(BrowserFixture browser, DashboardKestr
         return ink;
     }", chart);
 
+    /// <summary>Registers the Admin in the first test of the class that runs, logs in in the other.</summary>
+    async Task SignInAsAdminAsync(IPage page)
+    {
+        if (!await app.DbAsync(db => db.Users.AnyAsync(u => u.Email == DashboardKestrelApp.AdminEmail)))
+        {
+            await RegisterAsync(page, DashboardKestrelApp.AdminEmail);
+            await page.WaitForURLAsync(new Regex("^(?!.*/Account/).*$"));
+            return;
+        }
+        await page.GotoAsync("/Account/Login");
+        await page.GetByLabel("Email").FillAsync(DashboardKestrelApp.AdminEmail);
+        await page.GetByLabel("Password", new() { Exact = true }).FillAsync(Password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Log in" }).ClickAsync();
+        await page.WaitForURLAsync(new Regex("^(?!.*/Account/).*$"));
+    }
+
     static Task<int> RequestsInTableAsync(IPage page) => page.EvaluateAsync<int>(
         "() => [...document.querySelectorAll('[data-testid=series-table] tbody tr')].reduce((sum, tr) => sum + Number(tr.cells[1].textContent), 0)");
 
     [Fact]
     public Task After_chats_the_dashboard_charts_them_filters_change_them_and_the_csv_has_their_rows() => InBrowserAsync(async page =>
     {
-        await RegisterAsync(page, DashboardKestrelApp.AdminEmail);
+        await SignInAsAdminAsync(page);
         await ChatAsync(page, "GPT-4o mini", "First question mock:tokens=30");
         await ChatAsync(page, "DeepSeek Chat", "Second question mock:tokens=20");
         await ChatAsync(page, "DeepSeek Chat", "Third question mock:tokens=10");
@@ -131,16 +147,7 @@ public sealed class DashboardJourneyTests(BrowserFixture browser, DashboardKestr
     [Fact]
     public Task A_period_without_usage_shows_an_empty_state_that_passes_axe() => InBrowserAsync(async page =>
     {
-        var exists = await app.DbAsync(db => db.Users.AnyAsync(u => u.Email == DashboardKestrelApp.AdminEmail));
-        if (exists)
-        {
-            await page.GotoAsync("/Account/Login");
-            await page.GetByLabel("Email").FillAsync(DashboardKestrelApp.AdminEmail);
-            await page.GetByLabel("Password", new() { Exact = true }).FillAsync(Password);
-            await page.GetByRole(AriaRole.Button, new() { Name = "Log in" }).ClickAsync();
-            await page.WaitForURLAsync(new Regex("^(?!.*/Account/).*$"));
-        }
-        else await RegisterAsync(page, DashboardKestrelApp.AdminEmail);
+        await SignInAsAdminAsync(page);
 
         await page.GotoAsync("/Admin?period=custom&from=2001-01-01&to=2001-01-31");
         await Expect(page.GetByTestId("dashboard-empty")).ToBeVisibleAsync();

@@ -48,7 +48,7 @@ public static class DashboardBenchmark
             ("top users", (q, f, range) => q.TopUsersAsync(f, range, 10, default)),
             ("top models", (q, f, range) => q.TopModelsAsync(f, range, 10, default)),
             ("key table", (q, f, range) => q.KeysAsync(f, range, _ => null, default)),
-            ("filter lists", (q, f, range) => q.ChoicesAsync(f, range, default)),
+            ("filter lists", (q, f, _) => q.ChoicesAsync(f, default)),
         };
 
         Console.WriteLine();

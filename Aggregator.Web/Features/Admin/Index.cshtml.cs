@@ -61,7 +61,7 @@ public sealed class IndexModel(DashboardQueries queries, UsageCsv csv, IApiKeyPo
             id => pool.Describe(id) is { } k ? new KeyHealthNow(k.Active, k.CooldownUntil, k.DisabledReason) : null, ct);
         (LiveTotal, Live) = await queries.LiveGenerationsAsync(LiveCount, ct);
         Syncs = await queries.SyncStatusAsync(sync.Value.FailureBackoff, sync.Value.SchedulerEnabled, ct);
-        Choices = await queries.ChoicesAsync(Filter, Range, ct);
+        Choices = await queries.ChoicesAsync(Filter, ct);
     }
 
     /// <summary>The usage rows of the view as CSV, streamed from the database as they are read.</summary>

@@ -99,22 +99,24 @@ public sealed class DashboardQueries(AppDbContext db)
                 : null))];
     }
 
-    /// <summary>What the filter lists offer: every provider and key; the models and users with usage in the period.</summary>
-    public async Task<DashboardChoices> ChoicesAsync(DashboardFilter filter, DashboardRange range, CancellationToken ct)
+    /// <summary>
+    /// What the filter lists offer: providers, keys, the catalogue's models and the users, by name (at most
+    /// <see cref="MaxChoices"/> each, plus the one chosen). Read from those tables, not from the usage: a distinct over
+    /// 90 days of daily rows cost more than every chart together.
+    /// </summary>
+    public async Task<DashboardChoices> ChoicesAsync(DashboardFilter filter, CancellationToken ct)
     {
         var providers = await db.Providers.AsNoTracking().OrderBy(p => p.DisplayName).Select(p => new Choice(p.Id.ToString(), p.DisplayName)).ToListAsync(ct);
         var keys = await db.ApiKeys.AsNoTracking().Where(k => k.DeletedAt == null).OrderBy(k => k.Provider!.DisplayName).ThenBy(k => k.Name)
             .Select(k => new Choice(k.Id.ToString(), k.Provider!.DisplayName + " · " + k.Name + " (" + k.MaskedHint + ")")).ToListAsync(ct);
-        var days = db.UsageDaily.AsNoTracking().Where(d => d.Day >= range.FirstDay && d.Day <= range.LastDay);
-        var modelIds = await days.Select(d => d.ModelId).Distinct().Take(MaxChoices).ToListAsync(ct);
-        if (filter.ModelId is { } model && !modelIds.Contains(model)) modelIds.Add(model);
-        var modelNames = await ModelNamesAsync(modelIds.Where(id => id != 0), ct);
-        var userIds = await days.Select(d => d.UserId).Distinct().Take(MaxChoices).ToListAsync(ct);
-        if (filter.UserId is { Length: > 0 } user && !userIds.Contains(user)) userIds.Add(user);
-        var users = await db.Users.AsNoTracking().Where(u => userIds.Contains(u.Id)).OrderBy(u => u.Email)
+        var models = await db.Models.AsNoTracking()
+            .Where(m => (m.Available && (filter.ProviderId == null || m.ProviderId == filter.ProviderId)) || m.Id == filter.ModelId)
+            .OrderBy(m => m.DisplayNameOverride ?? m.DisplayName).ThenBy(m => m.Id).Take(MaxChoices)
+            .Select(m => new Choice(m.Id.ToString(), (m.DisplayNameOverride ?? m.DisplayName) + " (" + m.Provider!.DisplayName + ")")).ToListAsync(ct);
+        var users = await db.Users.AsNoTracking().Where(u => u.Email != null || u.Id == filter.UserId)
+            .OrderBy(u => u.Id == filter.UserId ? 0 : 1).ThenBy(u => u.Email).Take(MaxChoices)
             .Select(u => new Choice(u.Id, u.Email ?? u.Id)).ToListAsync(ct);
-        return new DashboardChoices(providers, [.. modelNames.OrderBy(m => m.Value, StringComparer.OrdinalIgnoreCase).Select(m => new Choice(m.Key.ToString(), m.Value))],
-            keys, users);
+        return new DashboardChoices(providers, models, keys, users);
     }
 
     const int MaxChoices = 500;
