@@ -237,7 +237,8 @@ public sealed class KeyRedactionTests(RedactionAppFactory app) : IClassFixture<R
         for (var i = 0; i + 8 <= secret.Length; i++)
             if (text.Contains(secret.Substring(i, 8), StringComparison.OrdinalIgnoreCase)) return secret.Substring(i, 8);
         foreach (var mask in new[] { "…", "*", "." })
-            if (text.Contains(mask + secret[^4..], StringComparison.OrdinalIgnoreCase)) return mask + secret[^4..];
+            // A mask shows the key's own case; ignoring case here once matched ".Upstream" in a log category for a key ending "UPsT".
+            if (text.Contains(mask + secret[^4..], StringComparison.Ordinal)) return mask + secret[^4..];
         return null;
     }
 }
