@@ -51,7 +51,7 @@ public sealed class TwoNodeJourney(BrowserFixture browser, TwoNodeCluster cluste
             await input.PressAsync("Enter");
             var reply = page.GetByTestId("message-assistant").Last;
             await Expect(reply).ToHaveAttributeAsync("data-status", "streaming");
-            await Expect(reply).ToContainTextAsync("word003");
+            await Expect(reply).ToContainTextAsync("word003", new() { Timeout = 15_000 }); // a two-process cluster on a loaded machine
             var streaming = await LastReplyAsync(email);
             Assert.Equal(MessageStatus.Streaming, streaming.Status);
 

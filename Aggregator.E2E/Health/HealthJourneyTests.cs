@@ -110,7 +110,7 @@ public sealed class HealthJourneyTests(BrowserFixture browser, HealthKestrelApp 
         await page.GotoAsync("/");
         await Expect(page.Locator("#chat-app")).ToHaveAttributeAsync("data-ready", "true");
         await PickAsync(page, "Steady", "Steady Mini");
-        await SendAsync(page, "Hello mock:tokens=20");
+        await SendAsync(page, "Hello mock:tokens=20 mock:tps=100"); // paced: a burst can end within the millisecond of its first token, leaving no rate to measure
         await Expect(page.GetByTestId("message-assistant").Last).ToHaveAttributeAsync("data-status", new Regex("complete", RegexOptions.IgnoreCase),
             new() { Timeout = 60_000 });
         await app.SettleHealthAsync();

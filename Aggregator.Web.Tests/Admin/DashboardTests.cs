@@ -25,6 +25,7 @@ public sealed class DashboardApp : ChatTestApp
 }
 
 /// <summary>/Admin: figures that equal the rows they sum, hour and day buckets in UTC, the empty state, the gate, the CSV.</summary>
+[Collection(HeapMeasuringCollection.Name)]
 public sealed class DashboardTests(DashboardApp app) : IClassFixture<DashboardApp>
 {
     /// <summary>A provider of its own (so a test's filter sees only its rows): two models, two keys, two users.</summary>

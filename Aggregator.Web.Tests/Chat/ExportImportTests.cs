@@ -22,6 +22,7 @@ public sealed class ExportImportApp : ChatTestApp
         new Dictionary<string, string?>(base.Settings) { ["Import:MaxBytes"] = MaxImportBytes.ToString() };
 }
 
+[Collection(Aggregator.Web.Tests.Infrastructure.HeapMeasuringCollection.Name)]
 public sealed partial class ExportImportTests(ExportImportApp app) : IClassFixture<ExportImportApp>
 {
     static readonly string Fixture = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Chat", "Fixtures", "chatgpt-conversations.json"));

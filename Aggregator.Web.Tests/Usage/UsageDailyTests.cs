@@ -75,6 +75,18 @@ public sealed class UsageDailyTests
         Assert.Equal(0.500123457m, days.Sum(d => d.CostUsd));
         var served = Assert.Single(days, d => d.ApiKeyId == 7);
         Assert.Equal(3, served.Requests);
+        // The per-dimension sums say the same, each dimension on its own.
+        var today = DateOnly.FromDateTime(now);
+        var byUser = await db.UsageDailyBy.SingleAsync(b => b.Day == today && b.Dimension == UsageDimension.User && b.UserId == user);
+        Assert.Equal((4L, 2L, 111L, 222L, 0.500123457m), (byUser.Requests, byUser.Errors, byUser.PromptTokens, byUser.CompletionTokens, byUser.CostUsd));
+        var byKey = await db.UsageDailyBy.SingleAsync(b => b.Day == today && b.Dimension == UsageDimension.Key && b.Id == 7);
+        var byNoKey = await db.UsageDailyBy.SingleAsync(b => b.Day == today && b.Dimension == UsageDimension.Key && b.Id == 0);
+        Assert.Equal((3L, 1L), (byKey.Requests, byNoKey.Requests)); // the failed request names no key
+        foreach (var dimension in new[] { UsageDimension.Total, UsageDimension.Provider, UsageDimension.Model })
+        {
+            var sums = await db.UsageDailyBy.Where(b => b.Day == today && b.Dimension == dimension).ToListAsync();
+            Assert.Equal((4L, 2L), (sums.Sum(b => b.Requests), sums.Sum(b => b.Errors))); // a fresh database: only this test's rows
+        }
         Assert.Equal(2, await db.UpstreamErrors.CountAsync(e => e.UserId == user));
         Assert.Equal(3, await db.Usage.CountAsync(u => u.UserId == user));
     }

@@ -21,6 +21,7 @@ public abstract class AppDbContext(DbContextOptions options)
     public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();
     public DbSet<UpstreamError> UpstreamErrors => Set<UpstreamError>();
     public DbSet<UsageDaily> UsageDaily => Set<UsageDaily>();
+    public DbSet<UsageDailyBy> UsageDailyBy => Set<UsageDailyBy>();
     public DbSet<ModelChange> ModelChanges => Set<ModelChange>();
     public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
     public DbSet<Folder> Folders => Set<Folder>();
@@ -173,6 +174,14 @@ public abstract class AppDbContext(DbContextOptions options)
             e.HasIndex(u => new { u.UserId, u.Day });
             e.HasIndex(u => new { u.ModelId, u.Day });
             e.Property(u => u.Source).HasMaxLength(16);
+            e.Ignore(u => u.CostUsd);
+        });
+
+        builder.Entity<UsageDailyBy>(e =>
+        {
+            e.ToTable("UsageDailyBy");
+            e.HasKey(u => new { u.Day, u.Dimension, u.Id, u.UserId });
+            e.HasIndex(u => new { u.Dimension, u.Day });
             e.Ignore(u => u.CostUsd);
         });
 

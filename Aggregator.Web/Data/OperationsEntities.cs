@@ -31,21 +31,9 @@ public sealed class UpstreamError
     public int? StatusCode { get; set; }
 }
 
-/// <summary>
-/// Usage per UTC day and (user, provider, model, key, API token, source): what dashboards and usage pages read, so they
-/// stay fast however many <see cref="UsageRecord"/>s there are. Written in the same transaction as the rows it sums
-/// (<see cref="Upstream.Usage.UsageDailyRows"/>), so it always equals them. Absent ids are 0, not null: every column
-/// is part of the key, and a unique key treats nulls as distinct.
-/// </summary>
-public sealed class UsageDaily
+/// <summary>The figures every usage sum carries (<see cref="UsageDaily"/>, <see cref="UsageDailyBy"/>).</summary>
+public abstract class UsageSums
 {
-    public DateOnly Day { get; set; }
-    public required string UserId { get; set; }
-    public int ProviderId { get; set; }
-    public long ModelId { get; set; }
-    public long ApiKeyId { get; set; }
-    public long ApiTokenId { get; set; }
-    public required string Source { get; set; }
     /// <summary>Usage rows plus failed requests (request <see cref="UpstreamError"/> rows).</summary>
     public long Requests { get; set; }
     /// <summary>Failed requests plus interrupted replies.</summary>
@@ -57,6 +45,41 @@ public sealed class UsageDaily
     /// <summary>Cost in billionths of a US dollar (exact integer sums on PostgreSQL and SQLite alike); see <see cref="CostUsd"/>.</summary>
     public long CostNanoUsd { get; set; }
     public decimal CostUsd => CostNanoUsd / 1_000_000_000m;
+}
+
+/// <summary>
+/// Usage per UTC day and (user, provider, model, key, API token, source): what dashboards and usage pages read, so they
+/// stay fast however many <see cref="UsageRecord"/>s there are. Written in the same transaction as the rows it sums
+/// (<see cref="Upstream.Usage.UsageDailyRows"/>), so it always equals them. Absent ids are 0, not null: every column
+/// is part of the key, and a unique key treats nulls as distinct.
+/// </summary>
+public sealed class UsageDaily : UsageSums
+{
+    public DateOnly Day { get; set; }
+    public required string UserId { get; set; }
+    public int ProviderId { get; set; }
+    public long ModelId { get; set; }
+    public long ApiKeyId { get; set; }
+    public long ApiTokenId { get; set; }
+    public required string Source { get; set; }
+}
+
+/// <summary>Which one thing a <see cref="UsageDailyBy"/> row sums over (or none: the day's total).</summary>
+public enum UsageDimension { Total = 0, User = 1, Provider = 2, Model = 3, Key = 4 }
+
+/// <summary>
+/// The same sums per UTC day and ONE dimension (the day's total, each user, provider, model or key): a few thousand rows
+/// for 90 days where <see cref="UsageDaily"/> may hold nearly as many rows as there were requests (every user × model ×
+/// key of a day is a row). Views that filter on at most one thing read these. Written with <see cref="UsageDaily"/>.
+/// </summary>
+public sealed class UsageDailyBy : UsageSums
+{
+    public DateOnly Day { get; set; }
+    public UsageDimension Dimension { get; set; }
+    /// <summary>The provider, model or key id (0 for the total and for users).</summary>
+    public long Id { get; set; }
+    /// <summary>The user id for <see cref="UsageDimension.User"/>; "" otherwise.</summary>
+    public string UserId { get; set; } = "";
 }
 
 public enum ModelChangeKind { Added = 0, Changed = 1, Removed = 2, Returned = 3 }

@@ -3,16 +3,17 @@ using Aggregator.Web.Data;
 namespace Aggregator.Web.Upstream.Usage;
 
 /// <summary>
-/// Folds a batch of usage rows and upstream errors into <see cref="UsageDaily"/> sums, written by
-/// <see cref="UsageRecorder"/> in the transaction that inserts the rows themselves (so the sums always equal the rows).
+/// Folds a batch of usage rows and upstream errors into <see cref="UsageDaily"/> and <see cref="UsageDailyBy"/> sums,
+/// written by <see cref="UsageRecorder"/> in the transaction that inserts the rows themselves (so the sums always equal the rows).
 /// </summary>
-internal static class UsageDailyRows
+public static class UsageDailyRows
 {
     readonly record struct Key(DateOnly Day, string UserId, int ProviderId, long ModelId, long ApiKeyId, long ApiTokenId, string Source);
+    readonly record struct ByKey(DateOnly Day, UsageDimension Dimension, long Id, string UserId);
 
     public static long ToNanoUsd(decimal? usd) => usd is { } d ? (long)decimal.Round(d * 1_000_000_000m, MidpointRounding.AwayFromZero) : 0;
 
-    public static List<UsageDaily> Fold(IEnumerable<UsageRecord> usage, IEnumerable<UpstreamError> errors)
+    public static (List<UsageDaily> Daily, List<UsageDailyBy> By) Fold(IEnumerable<UsageRecord> usage, IEnumerable<UpstreamError> errors)
     {
         var sums = new Dictionary<Key, UsageDaily>();
         UsageDaily At(Key key)
@@ -44,6 +45,51 @@ internal static class UsageDailyRows
             day.Requests++;
             day.Errors++;
         }
-        return [.. sums.Values];
+
+        var by = new Dictionary<ByKey, UsageDailyBy>();
+        void Add(ByKey key, UsageSums from)
+        {
+            if (!by.TryGetValue(key, out var sum))
+                by[key] = sum = new UsageDailyBy { Day = key.Day, Dimension = key.Dimension, Id = key.Id, UserId = key.UserId };
+            sum.Requests += from.Requests;
+            sum.Errors += from.Errors;
+            sum.PromptTokens += from.PromptTokens;
+            sum.CompletionTokens += from.CompletionTokens;
+            sum.ReasoningTokens += from.ReasoningTokens;
+            sum.CachedTokens += from.CachedTokens;
+            sum.CostNanoUsd += from.CostNanoUsd;
+        }
+        foreach (var d in sums.Values)
+        {
+            Add(new ByKey(d.Day, UsageDimension.Total, 0, ""), d);
+            Add(new ByKey(d.Day, UsageDimension.User, 0, d.UserId), d);
+            Add(new ByKey(d.Day, UsageDimension.Provider, d.ProviderId, ""), d);
+            Add(new ByKey(d.Day, UsageDimension.Model, d.ModelId, ""), d);
+            Add(new ByKey(d.Day, UsageDimension.Key, d.ApiKeyId, ""), d);
+        }
+        return ([.. sums.Values], [.. by.Values]);
     }
+
+    /// <summary>
+    /// Rebuilds <see cref="UsageDailyBy"/> from <see cref="UsageDaily"/> (same SQL on PostgreSQL and SQLite): for seeded data
+    /// (the dashboard benchmark). The migration that created the table holds its own copy, as migrations must not change.
+    /// </summary>
+    public const string RebuildBySql = """
+        DELETE FROM "UsageDailyBy";
+        INSERT INTO "UsageDailyBy" ("Day", "Dimension", "Id", "UserId", "Requests", "Errors", "PromptTokens", "CompletionTokens", "ReasoningTokens", "CachedTokens", "CostNanoUsd")
+        SELECT "Day", 0, 0, '', SUM("Requests"), SUM("Errors"), SUM("PromptTokens"), SUM("CompletionTokens"), SUM("ReasoningTokens"), SUM("CachedTokens"), SUM("CostNanoUsd")
+        FROM "UsageDaily" GROUP BY "Day"
+        UNION ALL
+        SELECT "Day", 1, 0, "UserId", SUM("Requests"), SUM("Errors"), SUM("PromptTokens"), SUM("CompletionTokens"), SUM("ReasoningTokens"), SUM("CachedTokens"), SUM("CostNanoUsd")
+        FROM "UsageDaily" GROUP BY "Day", "UserId"
+        UNION ALL
+        SELECT "Day", 2, "ProviderId", '', SUM("Requests"), SUM("Errors"), SUM("PromptTokens"), SUM("CompletionTokens"), SUM("ReasoningTokens"), SUM("CachedTokens"), SUM("CostNanoUsd")
+        FROM "UsageDaily" GROUP BY "Day", "ProviderId"
+        UNION ALL
+        SELECT "Day", 3, "ModelId", '', SUM("Requests"), SUM("Errors"), SUM("PromptTokens"), SUM("CompletionTokens"), SUM("ReasoningTokens"), SUM("CachedTokens"), SUM("CostNanoUsd")
+        FROM "UsageDaily" GROUP BY "Day", "ModelId"
+        UNION ALL
+        SELECT "Day", 4, "ApiKeyId", '', SUM("Requests"), SUM("Errors"), SUM("PromptTokens"), SUM("CompletionTokens"), SUM("ReasoningTokens"), SUM("CachedTokens"), SUM("CostNanoUsd")
+        FROM "UsageDaily" GROUP BY "Day", "ApiKeyId";
+        """;
 }

@@ -127,7 +127,9 @@ public sealed partial class UsageRecorder(IDbContextFactory<AppDbContext> dbFact
                     await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
                     await UsageRows.InsertAsync(db, _batch, cancellationToken);
                     await UsageRows.InsertAsync(db, _errorBatch, cancellationToken);
-                    await UsageRows.UpsertAddingAsync(db, UsageDailyRows.Fold(_batch, _errorBatch), cancellationToken);
+                    var (daily, by) = UsageDailyRows.Fold(_batch, _errorBatch);
+                    await UsageRows.UpsertAddingAsync(db, daily, cancellationToken);
+                    await UsageRows.UpsertAddingAsync(db, by, cancellationToken);
                     await transaction.CommitAsync(cancellationToken);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

@@ -1017,6 +1017,48 @@ namespace Aggregator.Web.Data.Migrations.Postgres
                     b.ToTable("UsageDaily", (string)null);
                 });
 
+            modelBuilder.Entity("Aggregator.Web.Data.UsageDailyBy", b =>
+                {
+                    b.Property<DateOnly>("Day")
+                        .HasColumnType("date");
+
+                    b.Property<int>("Dimension")
+                        .HasColumnType("integer");
+
+                    b.Property<long>("Id")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("UserId")
+                        .HasColumnType("text");
+
+                    b.Property<long>("CachedTokens")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("CompletionTokens")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("CostNanoUsd")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("Errors")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("PromptTokens")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("ReasoningTokens")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("Requests")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Day", "Dimension", "Id", "UserId");
+
+                    b.HasIndex("Dimension", "Day");
+
+                    b.ToTable("UsageDailyBy", (string)null);
+                });
+
             modelBuilder.Entity("Aggregator.Web.Data.UsageRecord", b =>
                 {
                     b.Property<long>("Id")

@@ -992,6 +992,48 @@ namespace Aggregator.Web.Data.Migrations.Sqlite
                     b.ToTable("UsageDaily", (string)null);
                 });
 
+            modelBuilder.Entity("Aggregator.Web.Data.UsageDailyBy", b =>
+                {
+                    b.Property<DateOnly>("Day")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Dimension")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Id")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("UserId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CachedTokens")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("CompletionTokens")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("CostNanoUsd")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Errors")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("PromptTokens")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("ReasoningTokens")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("Requests")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Day", "Dimension", "Id", "UserId");
+
+                    b.HasIndex("Dimension", "Day");
+
+                    b.ToTable("UsageDailyBy", (string)null);
+                });
+
             modelBuilder.Entity("Aggregator.Web.Data.UsageRecord", b =>
                 {
                     b.Property<long>("Id")

@@ -15,7 +15,8 @@ public sealed class DashboardQueries(AppDbContext db)
     public async Task<IReadOnlyList<SeriesPoint>> SeriesAsync(DashboardFilter filter, DashboardRange range, CancellationToken ct)
     {
         var sums = await SumAsync(filter, range,
-            d => new { d.Day, Hour = 0 }, u => new { u.Day, u.CreatedAt.Hour }, e => new { e.Day, e.CreatedAt.Hour }, ct);
+            d => new { d.Day, Hour = 0 }, u => new { u.Day, u.CreatedAt.Hour }, e => new { e.Day, e.CreatedAt.Hour },
+            UsageDimension.Total, b => new { b.Day, Hour = 0 }, ct);
         var byStart = sums.ToDictionary(s => s.Key.Day.ToDateTime(new TimeOnly(s.Key.Hour, 0), DateTimeKind.Utc), s => s.Value);
         return [.. range.Buckets().Select(at => new SeriesPoint(at, range.Label(at), byStart.GetValueOrDefault(at, UsageTotals.Zero)))];
     }
@@ -23,7 +24,7 @@ public sealed class DashboardQueries(AppDbContext db)
     /// <summary>Users by tokens used (then requests), with their e-mail addresses.</summary>
     public async Task<IReadOnlyList<TopRow>> TopUsersAsync(DashboardFilter filter, DashboardRange range, int count, CancellationToken ct)
     {
-        var sums = await SumAsync(filter, range, d => d.UserId, u => u.UserId, e => e.UserId!, ct);
+        var sums = await SumAsync(filter, range, d => d.UserId, u => u.UserId, e => e.UserId!, UsageDimension.User, b => b.UserId, ct);
         var top = Top(sums, count);
         var ids = top.Select(t => t.Key).ToList();
         var emails = await db.Users.AsNoTracking().Where(u => ids.Contains(u.Id)).ToDictionaryAsync(u => u.Id, u => u.Email ?? u.Id, ct);
@@ -33,7 +34,7 @@ public sealed class DashboardQueries(AppDbContext db)
     /// <summary>Models by tokens used (then requests), by the name the catalogue shows.</summary>
     public async Task<IReadOnlyList<TopRow>> TopModelsAsync(DashboardFilter filter, DashboardRange range, int count, CancellationToken ct)
     {
-        var sums = await SumAsync(filter, range, d => d.ModelId, u => u.ModelId ?? 0, e => e.ModelId ?? 0, ct);
+        var sums = await SumAsync(filter, range, d => d.ModelId, u => u.ModelId ?? 0, e => e.ModelId ?? 0, UsageDimension.Model, b => b.Id, ct);
         var top = Top(sums, count);
         var names = await ModelNamesAsync(top.Select(t => t.Key), ct);
         return [.. top.Select(t => new TopRow(t.Key.ToString(), names.GetValueOrDefault(t.Key, t.Key == 0 ? "(no model)" : "(deleted model)"), t.Value))];
@@ -42,7 +43,7 @@ public sealed class DashboardQueries(AppDbContext db)
     /// <summary>Every key the filter covers (deleted ones only if they served in the period), with its error rate and its state now.</summary>
     public async Task<IReadOnlyList<KeyRow>> KeysAsync(DashboardFilter filter, DashboardRange range, Func<long, KeyHealthNow?> liveState, CancellationToken ct)
     {
-        var requests = await SumAsync(filter, range, d => d.ApiKeyId, u => u.ApiKeyId ?? 0, e => e.ApiKeyId ?? 0, ct);
+        var requests = await SumAsync(filter, range, d => d.ApiKeyId, u => u.ApiKeyId ?? 0, e => e.ApiKeyId ?? 0, UsageDimension.Key, b => b.Id, ct);
         var failed = await Errors(filter, range, requestFailed: true).Where(e => e.UserId != null)
             .GroupBy(e => e.ApiKeyId ?? 0).Select(g => new { g.Key, Count = g.LongCount() }).ToDictionaryAsync(g => g.Key, g => g.Count, ct);
         var attempts = await Errors(filter, range, requestFailed: false)
@@ -134,21 +135,19 @@ public sealed class DashboardQueries(AppDbContext db)
         [.. sums.OrderByDescending(s => s.Value.Tokens).ThenByDescending(s => s.Value.Requests).Take(count)];
 
     /// <summary>
-    /// Sums per key of one grouping, from the daily rows (periods of days) or from the usage rows plus the failed
-    /// requests (periods of hours). The three selectors name the same grouping in each table.
+    /// Sums per key of one grouping, from the per-dimension daily sums (periods of days, when the view filters on at most
+    /// the one thing it groups by), the daily rows (other periods of days) or the usage rows plus the failed requests
+    /// (periods of hours). The selectors name the same grouping in each table; <paramref name="grouping"/> is the dimension
+    /// <paramref name="by"/> groups on (<see cref="UsageDimension.Total"/>: by day only).
     /// </summary>
     async Task<Dictionary<TKey, UsageTotals>> SumAsync<TKey>(DashboardFilter filter, DashboardRange range,
         Expression<Func<UsageDaily, TKey>> daily, Expression<Func<UsageRecord, TKey>> row, Expression<Func<UpstreamError, TKey>> failedRequest,
-        CancellationToken ct) where TKey : notnull
+        UsageDimension grouping, Expression<Func<UsageDailyBy, TKey>> by, CancellationToken ct) where TKey : notnull
     {
         if (!range.Hourly)
-            return await Daily(filter, range).GroupBy(daily)
-                .Select(g => new
-                {
-                    g.Key, Requests = g.Sum(d => d.Requests), Errors = g.Sum(d => d.Errors),
-                    Prompt = g.Sum(d => d.PromptTokens), Completion = g.Sum(d => d.CompletionTokens), Cost = g.Sum(d => d.CostNanoUsd),
-                })
-                .ToDictionaryAsync(g => g.Key, g => new UsageTotals(g.Requests, g.Errors, g.Prompt, g.Completion, g.Cost / 1_000_000_000m), ct);
+            return ByDimension(filter, range, grouping) is { } coarse
+                ? await SumsAsync(coarse.GroupBy(by), ct)
+                : await SumsAsync(Daily(filter, range).GroupBy(daily), ct);
 
         var served = await Rows(filter, range).GroupBy(row)
             .Select(g => new
@@ -162,6 +161,33 @@ public sealed class DashboardQueries(AppDbContext db)
         foreach (var f in failed)
             served[f.Key] = served.GetValueOrDefault(f.Key, UsageTotals.Zero) + new UsageTotals(f.Count, f.Count, 0, 0, 0m);
         return served;
+    }
+
+    static Task<Dictionary<TKey, UsageTotals>> SumsAsync<TKey, T>(IQueryable<IGrouping<TKey, T>> groups, CancellationToken ct)
+        where TKey : notnull where T : UsageSums =>
+        groups.Select(g => new
+            {
+                g.Key, Requests = g.Sum(d => d.Requests), Errors = g.Sum(d => d.Errors),
+                Prompt = g.Sum(d => d.PromptTokens), Completion = g.Sum(d => d.CompletionTokens), Cost = g.Sum(d => d.CostNanoUsd),
+            })
+            .ToDictionaryAsync(g => g.Key, g => new UsageTotals(g.Requests, g.Errors, g.Prompt, g.Completion, g.Cost / 1_000_000_000m), ct);
+
+    /// <summary>
+    /// The per-dimension sums that answer the view, or null: a series (grouped by day) with no filter or one filter, a
+    /// grouping by user, model or key with no filter. With a million usage rows spread over every user × model × key, the
+    /// daily rows are nearly as many as the usage rows; these are a few thousand for 90 days.
+    /// </summary>
+    IQueryable<UsageDailyBy>? ByDimension(DashboardFilter f, DashboardRange range, UsageDimension grouping)
+    {
+        var filters = (f.ProviderId is null ? 0 : 1) + (f.ModelId is null ? 0 : 1) + (f.KeyId is null ? 0 : 1) + (f.UserId is { Length: > 0 } ? 1 : 0);
+        var q = db.UsageDailyBy.AsNoTracking().Where(b => b.Day >= range.FirstDay && b.Day <= range.LastDay);
+        if (filters == 0) return q.Where(b => b.Dimension == grouping);
+        if (filters > 1 || grouping != UsageDimension.Total) return null;
+        if (f.ProviderId is { } p) return q.Where(b => b.Dimension == UsageDimension.Provider && b.Id == p);
+        if (f.ModelId is { } m) return q.Where(b => b.Dimension == UsageDimension.Model && b.Id == m);
+        if (f.KeyId is { } k) return q.Where(b => b.Dimension == UsageDimension.Key && b.Id == k);
+        var user = f.UserId!;
+        return q.Where(b => b.Dimension == UsageDimension.User && b.UserId == user);
     }
 
     IQueryable<UsageDaily> Daily(DashboardFilter f, DashboardRange range)
