@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Aggregator.E2E.Infrastructure;
 using Aggregator.MockUpstream;
 using Aggregator.Web.Data;
@@ -80,7 +81,7 @@ public sealed class UsageJourneyTests(BrowserFixture browser, UsageKestrelApp ap
             // The page's figures trail the chat by the recorder's batch: reload until the rows are in.
             await Eventually.Until(() => app.UsageRowsAsync(email), n => n == 4, "the four usage rows");
             await summary.GetByRole(AriaRole.Link, new() { Name = "See usage" }).ClickAsync();
-            await page.WaitForURLAsync("**/Account/Usage");
+            await Expect(page).ToHaveURLAsync(new Regex("/Account/Usage$")); // not the load event: a busy machine may hold a resource back
             await Expect(page.GetByTestId("total-requests")).ToHaveTextAsync("4");
             await Expect(page.GetByTestId("usage-models").GetByRole(AriaRole.Row, new() { Name = "GPT-4o mini" })).ToContainTextAsync("4");
             await Expect(page.GetByTestId("quota-messages").GetByTestId("quota-text")).ToHaveTextAsync("4 of 5 used · 1 left");
@@ -88,7 +89,7 @@ public sealed class UsageJourneyTests(BrowserFixture browser, UsageKestrelApp ap
             await AssertNoSeriousViolationsAsync(page);
 
             await page.GetByTestId("period-today").ClickAsync();
-            await page.WaitForURLAsync("**/Account/Usage?period=today");
+            await Expect(page).ToHaveURLAsync(new Regex("/Account/Usage\\?period=today$"));
             await Expect(page.GetByTestId("period-today")).ToHaveAttributeAsync("aria-current", "page");
             await Expect(page.GetByTestId("period-range")).ToContainTextAsync(DateTime.UtcNow.ToString("ddd d MMM", System.Globalization.CultureInfo.InvariantCulture));
             await Expect(page.GetByTestId("total-requests")).ToHaveTextAsync("4");
